@@ -1,0 +1,317 @@
+//! `ApiClient`: the only way the terminal app reaches the platform. Every non-2xx answer becomes one
+//! typed [`ClientError`] in [`error_from_response`]; transport failures keep the URL for the message.
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use crate::domain::{
+    BackupCodesResponse, ConfirmRequest, ConfirmResponse, DisableResponse, Enrollment, ErrorCode, Health,
+    LoginRequest, LoginResponse, Me, PasswordRequest, Problem, SecondFactorInput, SecondFactorRequest,
+    SecretString, Session, VerificationCode, paths,
+};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Every way a call can fail, typed by the problem `code` the server sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("Wrong username or password.")]
+    InvalidCredentials,
+    #[error("Wrong password.")]
+    InvalidPassword,
+    /// `server_date` is the server's `Date` header, to spot a phone or computer whose clock is off.
+    #[error("That code is not valid.")]
+    InvalidCode { server_date: Option<OffsetDateTime> },
+    #[error("That code was already used.")]
+    CodeAlreadyUsed,
+    #[error("The sign-in took too long. Start again.")]
+    ChallengeExpired,
+    #[error("Too many attempts. Try again in {} s.", retry_after.as_secs())]
+    TooManyAttempts { retry_after: Duration },
+    #[error("Your session has ended. Sign in again.")]
+    Unauthorized,
+    #[error("Two-factor authentication is already on.")]
+    AlreadyEnabled,
+    #[error("The setup expired or was cancelled. Start again.")]
+    NoPendingEnrollment,
+    #[error("Two-factor authentication is off.")]
+    NotEnabled,
+    #[error("The server refused the request: {detail}")]
+    InvalidRequest { detail: String },
+    /// Any other error answer (500, 404, a code this version does not know).
+    #[error("The server answered {status} ({code}): {detail}")]
+    Server { status: u16, code: ErrorCode, detail: String },
+    #[error("Cannot reach {url}: {cause}. Is the server running?")]
+    Unreachable { url: String, cause: String },
+    #[error("{url} did not answer within {} s.", REQUEST_TIMEOUT.as_secs())]
+    Timeout { url: String },
+    /// A 2xx answer we could not read, or an answer that is not problem JSON.
+    #[error("Unexpected answer from {url}: {detail}")]
+    Protocol { url: String, detail: String },
+}
+
+impl ClientError {
+    /// True when the request may or may not have reached the server: the outcome is unknown.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Self::Unreachable { .. } | Self::Timeout { .. } | Self::Protocol { .. })
+    }
+}
+
+/// A stateless handle on the API; the session token is passed to each call that needs it.
+#[derive(Clone, Debug)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl ApiClient {
+    /// `base_url` such as `http://127.0.0.1:8080` (a trailing slash or `/v1`-less form is fine).
+    pub fn new(base_url: &str) -> Result<Self, ClientError> {
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let parsed = reqwest::Url::parse(&base_url)
+            .map_err(|e| ClientError::Protocol { url: base_url.clone(), detail: format!("not a URL: {e}") })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(ClientError::Protocol {
+                url: base_url,
+                detail: "the URL must start with http:// or https://".into(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("usercenter/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Protocol { url: base_url.clone(), detail: e.to_string() })?;
+        Ok(Self { http, base_url })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.call(Method::GET, paths::HEALTH, None, None::<&()>).await
+    }
+
+    pub async fn login(&self, username: &str, password: &SecretString) -> Result<LoginResponse, ClientError> {
+        let body = LoginRequest { username: username.to_owned(), password: password.clone() };
+        self.call(Method::POST, paths::LOGIN, None, Some(&body)).await
+    }
+
+    /// Completes a login with the app's code or a backup code in its place.
+    pub async fn second_factor(
+        &self,
+        challenge: &SecretString,
+        input: &SecondFactorInput,
+    ) -> Result<Session, ClientError> {
+        let (code, backup_code) = match input {
+            SecondFactorInput::Totp(code) => (Some(SecretString::new(code.expose())), None),
+            SecondFactorInput::Backup(code) => (None, Some(code.display())),
+        };
+        let body = SecondFactorRequest { challenge: challenge.clone(), code, backup_code };
+        let url = self.url(paths::SECOND_FACTOR);
+        match self.call(Method::POST, paths::SECOND_FACTOR, None, Some(&body)).await? {
+            LoginResponse::Authenticated(session) => Ok(session),
+            LoginResponse::SecondFactorRequired(_) => {
+                Err(ClientError::Protocol { url, detail: "the server asked for a second factor again".into() })
+            }
+        }
+    }
+
+    pub async fn logout(&self, token: &SecretString) -> Result<(), ClientError> {
+        self.call_empty(Method::POST, paths::LOGOUT, token).await
+    }
+
+    pub async fn me(&self, token: &SecretString) -> Result<Me, ClientError> {
+        self.call(Method::GET, paths::ME, Some(token), None::<&()>).await
+    }
+
+    pub async fn start_enrollment(
+        &self,
+        token: &SecretString,
+        password: &SecretString,
+    ) -> Result<Enrollment, ClientError> {
+        let body = PasswordRequest { password: password.clone() };
+        self.call(Method::POST, paths::ENROLLMENT, Some(token), Some(&body)).await
+    }
+
+    pub async fn confirm_enrollment(
+        &self,
+        token: &SecretString,
+        code: &VerificationCode,
+    ) -> Result<ConfirmResponse, ClientError> {
+        let body = ConfirmRequest { code: SecretString::new(code.expose()) };
+        self.call(Method::POST, paths::ENROLLMENT_CONFIRM, Some(token), Some(&body)).await
+    }
+
+    pub async fn cancel_enrollment(&self, token: &SecretString) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, paths::ENROLLMENT, token).await
+    }
+
+    pub async fn regenerate_backup_codes(
+        &self,
+        token: &SecretString,
+        password: &SecretString,
+    ) -> Result<BackupCodesResponse, ClientError> {
+        let body = PasswordRequest { password: password.clone() };
+        self.call(Method::POST, paths::BACKUP_CODES, Some(token), Some(&body)).await
+    }
+
+    pub async fn disable(
+        &self,
+        token: &SecretString,
+        password: &SecretString,
+    ) -> Result<DisableResponse, ClientError> {
+        let body = PasswordRequest { password: password.clone() };
+        self.call(Method::POST, paths::DISABLE, Some(token), Some(&body)).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    fn request(&self, method: Method, path: &str, token: Option<&SecretString>) -> RequestBuilder {
+        let builder = self.http.request(method, self.url(path));
+        match token {
+            Some(token) => builder.bearer_auth(token.expose()),
+            None => builder,
+        }
+    }
+
+    async fn send(&self, builder: RequestBuilder, url: &str) -> Result<Response, ClientError> {
+        let response = builder.send().await.map_err(|e| transport_error(url, &e))?;
+        if response.status().is_success() { Ok(response) } else { Err(error_from_response(response).await) }
+    }
+
+    async fn call<T: DeserializeOwned, B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&SecretString>,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let url = self.url(path);
+        let mut builder = self.request(method, path, token);
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        let response = self.send(builder, &url).await?;
+        let bytes = response.bytes().await.map_err(|e| transport_error(&url, &e))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Protocol { url, detail: format!("cannot read the answer: {e}") })
+    }
+
+    async fn call_empty(&self, method: Method, path: &str, token: &SecretString) -> Result<(), ClientError> {
+        let url = self.url(path);
+        self.send(self.request(method, path, Some(token)), &url).await.map(drop)
+    }
+}
+
+/// The one place an error answer becomes a [`ClientError`].
+async fn error_from_response(response: Response) -> ClientError {
+    let url = response.url().to_string();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let server_date = header("date").and_then(|d| parse_http_date(&d));
+    let retry_header = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+    let body = response.bytes().await.unwrap_or_default();
+    let Ok(problem) = serde_json::from_slice::<Problem>(&body) else {
+        let detail = String::from_utf8_lossy(&body).chars().take(200).collect::<String>();
+        return match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                ClientError::TooManyAttempts { retry_after: Duration::from_secs(retry_header.unwrap_or(30)) }
+            }
+            StatusCode::UNAUTHORIZED => ClientError::Unauthorized,
+            _ => ClientError::Protocol { url, detail: format!("HTTP {status}: {detail}") },
+        };
+    };
+    match problem.code {
+        ErrorCode::InvalidCredentials => ClientError::InvalidCredentials,
+        ErrorCode::InvalidPassword => ClientError::InvalidPassword,
+        ErrorCode::InvalidCode => ClientError::InvalidCode { server_date },
+        ErrorCode::CodeAlreadyUsed => ClientError::CodeAlreadyUsed,
+        ErrorCode::ChallengeExpired => ClientError::ChallengeExpired,
+        ErrorCode::TooManyAttempts => {
+            let secs = retry_header.or(problem.retry_after_s).unwrap_or(30);
+            ClientError::TooManyAttempts { retry_after: Duration::from_secs(secs) }
+        }
+        ErrorCode::Unauthorized => ClientError::Unauthorized,
+        ErrorCode::AlreadyEnabled => ClientError::AlreadyEnabled,
+        ErrorCode::NoPendingEnrollment => ClientError::NoPendingEnrollment,
+        ErrorCode::NotEnabled => ClientError::NotEnabled,
+        ErrorCode::InvalidRequest => ClientError::InvalidRequest { detail: problem.detail },
+        ErrorCode::PayloadTooLarge
+        | ErrorCode::NotFound
+        | ErrorCode::MethodNotAllowed
+        | ErrorCode::InternalError
+        | ErrorCode::Unknown => {
+            ClientError::Server { status: status.as_u16(), code: problem.code, detail: problem.detail }
+        }
+    }
+}
+
+fn transport_error(url: &str, error: &reqwest::Error) -> ClientError {
+    if error.is_timeout() {
+        return ClientError::Timeout { url: url.to_owned() };
+    }
+    // The innermost cause is the one a person can act on ("Connection refused (os error 111)").
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let cause = cause.to_string();
+    let cause = cause.strip_prefix("tcp connect error: ").unwrap_or(&cause).to_owned();
+    ClientError::Unreachable { url: url.to_owned(), cause: lowercase_first(&cause) }
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form servers may send today.
+pub fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(value.trim(), format).ok().map(|t| t.assume_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_date_parses() {
+        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(t.unix_timestamp(), 784111777);
+        assert!(parse_http_date("yesterday").is_none());
+    }
+
+    #[test]
+    fn new_refuses_non_http_urls() {
+        assert!(ApiClient::new("ftp://example").is_err());
+        assert!(ApiClient::new("not a url").is_err());
+        assert_eq!(ApiClient::new("http://127.0.0.1:1/").unwrap().base_url(), "http://127.0.0.1:1");
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_names_url_and_cause() {
+        // Port 9 (discard) on loopback: nothing listens there in tests.
+        let client = ApiClient::new("http://127.0.0.1:9").unwrap();
+        let err = client.health().await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ClientError::Unreachable { .. }), "{err:?}");
+        assert!(text.contains("http://127.0.0.1:9/v1/health"), "{text}");
+        assert!(text.to_lowercase().contains("refused"), "{text}");
+    }
+}

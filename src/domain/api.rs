@@ -1,0 +1,166 @@
+//! Request and response bodies of API v1, defined once for the server and the client.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::SecretString;
+
+/// Paths of API v1.
+pub mod paths {
+    pub const HEALTH: &str = "/v1/health";
+    pub const LOGIN: &str = "/v1/auth/login";
+    pub const SECOND_FACTOR: &str = "/v1/auth/second-factor";
+    pub const LOGOUT: &str = "/v1/auth/logout";
+    pub const ME: &str = "/v1/me";
+    pub const ENROLLMENT: &str = "/v1/me/two-factor/enrollment";
+    pub const ENROLLMENT_CONFIRM: &str = "/v1/me/two-factor/enrollment/confirm";
+    pub const BACKUP_CODES: &str = "/v1/me/two-factor/backup-codes";
+    pub const DISABLE: &str = "/v1/me/two-factor/disable";
+}
+
+/// Number of backup codes issued at once.
+pub const BACKUP_CODE_COUNT: usize = 10;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: SecretString,
+}
+
+/// Answer of `POST /v1/auth/login` and `POST /v1/auth/second-factor`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LoginResponse {
+    Authenticated(Session),
+    SecondFactorRequired(Challenge),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session {
+    pub token: SecretString,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Present only when a backup code was used to sign in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_codes_remaining: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorMethod {
+    Totp,
+    BackupCode,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Challenge {
+    pub challenge: SecretString,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub methods: Vec<SecondFactorMethod>,
+}
+
+/// `{"challenge","code"}` or `{"challenge","backup_code"}`: exactly one of the two.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SecondFactorRequest {
+    pub challenge: SecretString,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_code: Option<SecretString>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub username: String,
+    pub two_factor: TwoFactorStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorStatus {
+    pub enabled: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub enabled_at: Option<OffsetDateTime>,
+    pub backup_codes_remaining: u32,
+    pub pending_enrollment: bool,
+}
+
+/// Body of every call that re-enters the password: enrollment, new backup codes, disable.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PasswordRequest {
+    pub password: SecretString,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub secret: SecretString,
+    pub otpauth_uri: SecretString,
+    pub issuer: String,
+    pub account: String,
+    pub algorithm: String,
+    pub digits: u32,
+    pub period: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConfirmRequest {
+    pub code: SecretString,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConfirmResponse {
+    pub enabled: bool,
+    pub backup_codes: Vec<SecretString>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BackupCodesResponse {
+    pub backup_codes: Vec<SecretString>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisableResponse {
+    pub enabled: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn login_response_is_tagged_by_status() {
+        let v = json!({"status":"second_factor_required","challenge":"c","expires_at":"2026-01-01T00:00:00Z","methods":["totp","backup_code"]});
+        let r: LoginResponse = serde_json::from_value(v).unwrap();
+        assert!(matches!(r, LoginResponse::SecondFactorRequired(c) if c.methods == [SecondFactorMethod::Totp, SecondFactorMethod::BackupCode]));
+        let s = LoginResponse::Authenticated(Session {
+            token: "t".into(),
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+            backup_codes_remaining: None,
+        });
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            json!({"status":"authenticated","token":"t","expires_at":"1970-01-01T00:00:00Z"})
+        );
+    }
+
+    #[test]
+    fn second_factor_request_sends_only_the_given_proof() {
+        let r = SecondFactorRequest { challenge: "c".into(), code: None, backup_code: Some("abcde-fghjk".into()) };
+        assert_eq!(serde_json::to_value(&r).unwrap(), json!({"challenge":"c","backup_code":"abcde-fghjk"}));
+    }
+
+    #[test]
+    fn me_allows_null_enabled_at() {
+        let v = json!({"username":"u","two_factor":{"enabled":false,"enabled_at":null,"backup_codes_remaining":0,"pending_enrollment":false}});
+        let me: Me = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&me).unwrap(), v);
+    }
+}

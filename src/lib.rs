@@ -1,0 +1,11 @@
+//! usercenter: a terminal user center for two-factor authentication, and its reference platform server.
+//!
+//! Layers point downwards only: `tui` and `server` both use `domain`; `tui` reaches the network only
+//! through `client`; `tui` and `server` never import each other. `demo` is the one place that joins
+//! them (an embedded server plus the app).
+
+pub mod client;
+pub mod demo;
+pub mod domain;
+pub mod server;
+pub mod tui;

@@ -1,0 +1,2 @@
+//! The reference platform server (placeholder until the server lands).
+pub mod cli;

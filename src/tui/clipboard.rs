@@ -1,0 +1,1 @@
+//! Copying backup codes: arboard, or OSC 52.

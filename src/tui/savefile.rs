@@ -1,0 +1,1 @@
+//! Saving backup codes to a file.
