@@ -1,14 +1,120 @@
-//! Temporary skeleton: replaced by the server implementation.
-#[derive(clap::Args)]
-pub struct ServeArgs {}
-#[derive(clap::Subcommand)]
+//! `usercenter serve` and `usercenter user …`: the command-line face of the server.
+
+use std::io::{Read as _, Write as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::ServerConfig;
+use crate::domain::SecretString;
+
+/// The database used when none is given: `usercenter.db` in the current directory (its key file is
+/// `usercenter.db.key` beside it).
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://usercenter.db";
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed)
+    #[arg(long, env = "USERCENTER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Database URL: sqlite://PATH (created if missing) or postgres://USER:PASSWORD@HOST/DB
+    #[arg(long = "database", env = "USERCENTER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// Name shown in authenticator apps next to the account
+    #[arg(long, env = "USERCENTER_ISSUER", default_value = "usercenter")]
+    pub issuer: String,
+    /// Server key file (64 hex characters); default for SQLite: <database file>.key, created with mode 0600
+    #[arg(long, env = "USERCENTER_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand, Debug)]
 pub enum UserCommand {
-    /// skeleton
-    Add,
+    /// Create an account; the password is read from standard input
+    Add {
+        username: String,
+        /// Read the password from standard input (one line; required, so it never shows in `ps`)
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Database URL: sqlite://PATH or postgres://…
+        #[arg(long = "database", env = "USERCENTER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+        database_url: String,
+    },
+    /// Turn two-factor authentication off for someone who lost both phone and backup codes
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        username: String,
+        /// Database URL: sqlite://PATH or postgres://…
+        #[arg(long = "database", env = "USERCENTER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+        database_url: String,
+    },
 }
-pub async fn serve(_args: ServeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("the server is not built yet")
+
+/// Runs the server until Ctrl-C or SIGTERM; logs to standard error, prints the address on standard output.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Fails only if a subscriber is already installed (a test harness): keep that one.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+
+    let config = ServerConfig {
+        listen: args.listen,
+        database_url: args.database_url,
+        issuer: args.issuer,
+        key_file: args.key_file,
+    };
+    let server = super::start(config).await?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{}", server.addr()).context("cannot write to standard output")?;
+    stdout.flush().context("cannot write to standard output")?;
+    drop(stdout);
+    tracing::info!(addr = %server.addr(), "serving");
+
+    shutdown_signal().await?;
+    tracing::info!("shutting down");
+    server.shutdown().await?;
+    tracing::info!("stopped");
+    Ok(())
 }
-pub async fn user(_command: UserCommand) -> anyhow::Result<()> {
-    anyhow::bail!("the server is not built yet")
+
+pub async fn user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { username, password_stdin: _, database_url } => {
+            let password = read_password_from_stdin()?;
+            super::create_user(&database_url, &username, &password).await?;
+            println!("created user {username}");
+            Ok(())
+        }
+        UserCommand::Reset2fa { username, database_url } => {
+            super::reset_two_factor(&database_url, &username).await?;
+            println!("two-factor authentication is off for {username}; their sessions were signed out");
+            Ok(())
+        }
+    }
+}
+
+/// The first line of standard input, without its line ending; empty is refused.
+fn read_password_from_stdin() -> anyhow::Result<SecretString> {
+    let mut input = zeroize::Zeroizing::new(String::new());
+    std::io::stdin().read_to_string(&mut input).context("cannot read the password from standard input")?;
+    let line = input.split(['\n', '\r']).next().unwrap_or("");
+    anyhow::ensure!(!line.is_empty(), "the password is empty: pass it on standard input");
+    Ok(SecretString::new(line))
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.context("cannot listen for Ctrl-C"),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")
+    }
 }

@@ -1,0 +1,67 @@
+//! The embedded default: one SQLite file in WAL mode.
+
+use std::path::PathBuf;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::redact_url;
+
+/// How long a writer waits for another one before SQLite reports "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens or creates the database and applies the migrations; returns the file path unless in memory.
+    pub async fn connect(url: &str) -> anyhow::Result<(Self, Option<PathBuf>)> {
+        let shown = redact_url(url);
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("cannot read the database URL {shown}"))?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let (options, file, max_connections) = if in_memory {
+            // Every connection to `:memory:` is its own database: keep exactly one.
+            (options, None, 1)
+        } else {
+            let file = options.get_filename().to_path_buf();
+            if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create the directory {}", parent.display()))?;
+            }
+            let options = options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
+            (options, Some(file), 8)
+        };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(if in_memory { 1 } else { 0 })
+            // An in-memory database dies with its last connection.
+            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
+            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the database {shown}"))?;
+        sqlx::migrate!("assets/migrations/sqlite")
+            .run(&pool)
+            .await
+            .with_context(|| format!("cannot apply the migrations to {shown}"))?;
+        Ok((Self { pool }, file))
+    }
+
+    /// `BEGIN IMMEDIATE`: takes the write lock up front, so a transaction never fails half-way with
+    /// "database is locked" when another connection wrote after it first read.
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+super::impl_sql_store!(SqliteStore);

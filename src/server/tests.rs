@@ -1,0 +1,1 @@
+//! Handler tests: every endpoint and error code through `router(state).oneshot(..)`.
