@@ -410,7 +410,7 @@ mod tests {
     fn default_path_is_filename_safe() {
         assert_eq!(default_path("usercenter"), "~/usercenter-backup-codes.txt");
         assert_eq!(default_path("User Center"), "~/user-center-backup-codes.txt");
-        assert_eq!(default_path("  ACME  Corp. (EU)/x "), "~/acme-corp.-eu-x-backup-codes.txt");
+        assert_eq!(default_path("  ACME  Corp. (EU)/x "), "~/acme-corp.-eux-backup-codes.txt");
         assert_eq!(default_path("../../etc/passwd"), "~/etcpasswd-backup-codes.txt");
         assert_eq!(default_path(".hidden"), "~/hidden-backup-codes.txt");
         assert_eq!(default_path("a_b-c.d9"), "~/a_b-c.d9-backup-codes.txt");

@@ -305,8 +305,8 @@ mod tests {
             assert_eq!(buf[(3, 1)].symbol(), " ");
             assert_eq!(buf[(4, 1)].symbol(), " ");
             assert_eq!(buf[(3 + columns - 1, 1 + rows - 1)].symbol(), " ");
-            // Top-left finder pattern starts at module (2, 2): cell column 5, upper half of row 2.
-            assert_eq!(buf[(5, 2)].symbol(), "▀");
+            // The top-left finder pattern starts at module (2, 2): cell column 5, row 2 holds modules 2 and 3.
+            assert_eq!(buf[(5, 2)].symbol(), "█");
             // Outside the code nothing is touched.
             assert_eq!(buf[(3 + columns, 1)].fg, Color::Reset);
             assert_eq!(buf[(2, 1)].bg, Color::Reset);
