@@ -1,10 +1,14 @@
-//! The terminal app (The Elm Architecture). Skeleton until the app lands.
+//! The terminal app (The Elm Architecture): `app` holds state, messages, effects and `update`;
+//! `runtime` owns the terminal and runs effects; `screens` has one module per screen.
+pub mod app;
 pub mod clipboard;
+pub mod runtime;
 pub mod savefile;
+pub mod screens;
 pub mod widgets;
 
 /// A demo account shown on the sign-in screen in demo mode.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoAccount {
     pub username: String,
     pub password: String,
@@ -15,6 +19,8 @@ pub struct Options {
     pub demo: Option<DemoAccount>,
 }
 
-pub async fn run(_options: Options) -> anyhow::Result<()> {
-    anyhow::bail!("the terminal app is not built yet")
+/// Runs the app until the person quits. Without a server address it fails before touching the
+/// terminal, pointing to `usercenter demo` and `--api`.
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    runtime::run(options).await
 }

@@ -1,2 +1,7 @@
 //! Reusable widgets.
+pub mod input;
+pub mod keyhints;
+pub mod popup;
 pub mod qr;
+pub mod spinner;
+pub mod stepbar;

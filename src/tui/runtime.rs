@@ -1,0 +1,227 @@
+//! Terminal setup and restore, the event loop, and the effects that reach the outside world.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio::time::{Instant as TokioInstant, Interval, MissedTickBehavior};
+
+use super::Options;
+use super::app::{App, Effect, Msg, Now, Reply};
+use super::clipboard::{Clipboard, ClipboardEnv, CopyError};
+use super::savefile::{self, SaveError};
+use crate::client::ApiClient;
+
+/// Printed (before the terminal is taken over) when no server address was given.
+pub const NO_URL_MESSAGE: &str = "no server address given.\n  \
+     Try the app with a local demo server:   usercenter demo\n  \
+     Or connect to a platform:               usercenter --api https://platform.example.com\n  \
+     (or set USERCENTER_API_URL)";
+
+/// How long quitting waits for the best-effort logout and cancellation.
+const QUIT_CLEANUP: Duration = Duration::from_secs(2);
+
+/// What effects send back to the loop: a message, and bytes for the terminal (OSC 52) if any.
+struct Delivery {
+    msg: Msg,
+    terminal_bytes: Vec<u8>,
+}
+
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let Some(url) = options.api_url.filter(|u| !u.trim().is_empty()) else {
+        anyhow::bail!(NO_URL_MESSAGE);
+    };
+    let client = ApiClient::new(&url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    init_logging()?;
+    let app = App::new(client.base_url(), options.demo);
+    let clipboard = Arc::new(Mutex::new(Clipboard::new(ClipboardEnv::from_process())));
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, app, &client, &clipboard).await;
+    ratatui::restore();
+    let cleanup = result?;
+    if let Some(Effect::Quit { token, cancel_enrollment }) = cleanup {
+        let work = async {
+            if let Some(token) = &token {
+                if cancel_enrollment {
+                    let _ = client.cancel_enrollment(token).await;
+                }
+                let _ = client.logout(token).await;
+            }
+        };
+        let _ = tokio::time::timeout(QUIT_CLEANUP, work).await;
+    }
+    Ok(())
+}
+
+/// Logs go to the file named by USERCENTER_LOG, never to the terminal; without it, nowhere.
+fn init_logging() -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os("USERCENTER_LOG") else { return Ok(()) };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", PathBuf::from(&path).display()))?;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(Mutex::new(file))
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("USERCENTER_LOG_LEVEL")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    Ok(())
+}
+
+/// Runs until the app quits; returns the quit effect for the cleanup after the terminal is restored.
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    mut app: App,
+    client: &ApiClient,
+    clipboard: &Arc<Mutex<Clipboard>>,
+) -> anyhow::Result<Option<Effect>> {
+    // Test hook for the pseudo-terminal test: panic right after the first draw, to prove the
+    // panic hook restores the terminal.
+    let debug_panic = std::env::var("USERCENTER_DEBUG_PANIC").is_ok_and(|v| v == "1");
+    let (tx, mut rx) = mpsc::unbounded_channel::<Delivery>();
+    let mut events = EventStream::new();
+    let mut ticker: Option<(Duration, Interval)> = None;
+    if let Some(effect) = app.start() {
+        spawn_effect(effect, client, clipboard, &tx);
+    }
+    loop {
+        terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
+        if debug_panic {
+            panic!("USERCENTER_DEBUG_PANIC=1: deliberate panic after the first draw");
+        }
+        let wanted = app.tick_interval();
+        if wanted != ticker.as_ref().map(|(d, _)| *d) {
+            ticker = wanted.map(|d| {
+                let mut interval = tokio::time::interval_at(TokioInstant::now() + d, d);
+                interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                (d, interval)
+            });
+        }
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(anyhow::anyhow!("cannot read the terminal: {e}")),
+                None => return Ok(None),
+            },
+            Some(delivery) = rx.recv() => {
+                if !delivery.terminal_bytes.is_empty() {
+                    let mut out = std::io::stdout();
+                    out.write_all(&delivery.terminal_bytes)?;
+                    out.flush()?;
+                }
+                delivery.msg
+            },
+            _ = async {
+                match ticker.as_mut() {
+                    Some((_, interval)) => { interval.tick().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => Msg::Tick(std::time::Instant::now()),
+        };
+        match app.update(msg) {
+            Some(quit @ Effect::Quit { .. }) => return Ok(Some(quit)),
+            Some(effect) => spawn_effect(effect, client, clipboard, &tx),
+            None => {}
+        }
+    }
+}
+
+fn now() -> Now {
+    Now { instant: std::time::Instant::now(), wall: OffsetDateTime::now_utc() }
+}
+
+fn spawn_effect(
+    effect: Effect,
+    client: &ApiClient,
+    clipboard: &Arc<Mutex<Clipboard>>,
+    tx: &mpsc::UnboundedSender<Delivery>,
+) {
+    let client = client.clone();
+    let tx = tx.clone();
+    let send = move |msg: Msg, terminal_bytes: Vec<u8>| {
+        // The loop is gone only when the app quits; nothing is waiting for the answer then.
+        let _ = tx.send(Delivery { msg, terminal_bytes });
+    };
+    let api = move |reply: Reply| Msg::Api(now(), reply);
+    match effect {
+        Effect::CheckHealth => {
+            tokio::spawn(async move { send(api(Reply::Health(client.health().await)), Vec::new()) });
+        }
+        Effect::Login { username, password } => {
+            tracing::info!("signing in");
+            tokio::spawn(async move {
+                send(api(Reply::Login(client.login(&username, &password).await)), Vec::new())
+            });
+        }
+        Effect::SecondFactor { challenge, input } => {
+            tokio::spawn(async move {
+                send(api(Reply::SecondFactor(client.second_factor(&challenge, &input).await)), Vec::new())
+            });
+        }
+        Effect::LoadMe { token } => {
+            tokio::spawn(async move { send(api(Reply::Me(client.me(&token).await)), Vec::new()) });
+        }
+        Effect::Logout { token } => {
+            tokio::spawn(async move { send(api(Reply::Logout(client.logout(&token).await)), Vec::new()) });
+        }
+        Effect::StartEnrollment { token, password } => {
+            tokio::spawn(async move {
+                let result = client.start_enrollment(&token, &password).await;
+                send(api(Reply::EnrollmentStarted(result)), Vec::new())
+            });
+        }
+        Effect::ConfirmEnrollment { token, code } => {
+            tokio::spawn(async move {
+                send(api(Reply::Confirmed(client.confirm_enrollment(&token, &code).await)), Vec::new())
+            });
+        }
+        Effect::CancelEnrollment { token } => {
+            tokio::spawn(async move {
+                send(api(Reply::EnrollmentCancelled(client.cancel_enrollment(&token).await)), Vec::new())
+            });
+        }
+        Effect::RegenerateCodes { token, password } => {
+            tokio::spawn(async move {
+                let result = client.regenerate_backup_codes(&token, &password).await;
+                send(api(Reply::Regenerated(result)), Vec::new())
+            });
+        }
+        Effect::Disable { token, password } => {
+            tokio::spawn(async move {
+                send(api(Reply::Disabled(client.disable(&token, &password).await)), Vec::new())
+            });
+        }
+        Effect::Copy(text) => {
+            let clipboard = Arc::clone(clipboard);
+            tokio::task::spawn_blocking(move || {
+                let mut bytes = Vec::new();
+                let result = match clipboard.lock() {
+                    Ok(mut clipboard) => clipboard.copy(text.expose(), &mut bytes),
+                    Err(_) => Err(CopyError::Write("the clipboard is unavailable".into())),
+                };
+                send(Msg::Copied(result), bytes);
+            });
+        }
+        Effect::Save { path_input, contents, overwrite } => {
+            tokio::task::spawn_blocking(move || {
+                let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+                let result: Result<PathBuf, SaveError> = savefile::expand_tilde(&path_input, home.as_deref())
+                    .and_then(|path| savefile::save(&path, contents.expose(), overwrite));
+                send(Msg::Saved(result), Vec::new());
+            });
+        }
+        Effect::Quit { .. } => {}
+    }
+}

@@ -1,0 +1,333 @@
+//! Step 4 of enabling (and the end of "Generate new backup codes"): the ten backup codes, with copy,
+//! save to a file, and a question before leaving codes that were neither copied nor saved.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Style, Stylize};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use time::OffsetDateTime;
+
+use crate::domain::SecretString;
+use crate::tui::clipboard::{CopyError, CopyMethod};
+use crate::tui::savefile::{self, SaveError};
+use crate::tui::screens::common::{Notice, Ui, sentence};
+use crate::tui::widgets::input::{FieldView, TextField};
+use crate::tui::widgets::popup::Popup;
+
+const PATH_MAX_CHARS: usize = 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodesKind {
+    /// The end of the enable wizard.
+    Enabled,
+    /// New codes replaced the old ones.
+    Regenerated,
+}
+
+#[derive(Debug)]
+pub enum CodesMode {
+    View,
+    SavePrompt { field: TextField, pending: bool },
+    /// The file exists: replace it?
+    Replace { path_input: String, pending: bool },
+    LeaveConfirm,
+}
+
+#[derive(Debug)]
+pub struct CodesStep {
+    pub codes: Vec<SecretString>,
+    pub issuer: String,
+    pub account: String,
+    /// When the codes were made, for the file's header.
+    pub created: OffsetDateTime,
+    pub kind: CodesKind,
+    pub copied: Option<CopyMethod>,
+    pub saved: Option<PathBuf>,
+    pub copying: bool,
+    pub mode: CodesMode,
+    pub message: Option<Notice>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodesIntent {
+    Nothing,
+    Copy(SecretString),
+    Save { path_input: String, contents: SecretString, overwrite: bool },
+    Done,
+}
+
+impl CodesStep {
+    pub fn new(
+        codes: Vec<SecretString>,
+        issuer: &str,
+        account: &str,
+        created: OffsetDateTime,
+        kind: CodesKind,
+    ) -> Self {
+        Self {
+            codes,
+            issuer: issuer.to_owned(),
+            account: account.to_owned(),
+            created,
+            kind,
+            copied: None,
+            saved: None,
+            copying: false,
+            mode: CodesMode::View,
+            message: None,
+        }
+    }
+
+    /// The codes went somewhere: the clipboard or a file.
+    pub fn secured(&self) -> bool {
+        self.copied.is_some() || self.saved.is_some()
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.copying
+            || matches!(self.mode, CodesMode::SavePrompt { pending: true, .. } | CodesMode::Replace { pending: true, .. })
+    }
+
+    /// True while typing a path, so `?` and letters go to the field.
+    pub fn accepts_text(&self) -> bool {
+        matches!(self.mode, CodesMode::SavePrompt { .. })
+    }
+
+    fn contents(&self) -> SecretString {
+        savefile::codes_file_contents(&self.issuer, &self.account, &self.codes, self.created)
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent) -> CodesIntent {
+        match &mut self.mode {
+            CodesMode::View => match key.code {
+                KeyCode::Char('c') | KeyCode::Char('C') => {
+                    if self.copying {
+                        return CodesIntent::Nothing;
+                    }
+                    self.copying = true;
+                    let text = self.codes.iter().map(SecretString::expose).collect::<Vec<_>>().join("\n");
+                    CodesIntent::Copy(SecretString::new(text))
+                }
+                KeyCode::Char('s') | KeyCode::Char('S') => {
+                    let default = savefile::default_path(&self.issuer);
+                    self.mode =
+                        CodesMode::SavePrompt { field: TextField::plain(PATH_MAX_CHARS).with_text(&default), pending: false };
+                    CodesIntent::Nothing
+                }
+                KeyCode::Enter | KeyCode::Esc => {
+                    if self.secured() {
+                        CodesIntent::Done
+                    } else {
+                        self.mode = CodesMode::LeaveConfirm;
+                        CodesIntent::Nothing
+                    }
+                }
+                _ => CodesIntent::Nothing,
+            },
+            CodesMode::SavePrompt { field, pending } => {
+                if *pending {
+                    return CodesIntent::Nothing;
+                }
+                match key.code {
+                    KeyCode::Esc => {
+                        self.mode = CodesMode::View;
+                        CodesIntent::Nothing
+                    }
+                    KeyCode::Enter => {
+                        let path_input = field.text().trim().to_owned();
+                        if path_input.is_empty() {
+                            self.message = Some(Notice::error("Type a file name, such as ~/backup-codes.txt."));
+                            return CodesIntent::Nothing;
+                        }
+                        *pending = true;
+                        self.message = None;
+                        CodesIntent::Save { path_input, contents: self.contents(), overwrite: false }
+                    }
+                    _ => {
+                        field.handle_key(key);
+                        CodesIntent::Nothing
+                    }
+                }
+            }
+            CodesMode::Replace { path_input, pending } => {
+                if *pending {
+                    return CodesIntent::Nothing;
+                }
+                match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') => {
+                        *pending = true;
+                        let path_input = path_input.clone();
+                        CodesIntent::Save { path_input, contents: self.contents(), overwrite: true }
+                    }
+                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                        let field = TextField::plain(PATH_MAX_CHARS).with_text(path_input);
+                        self.mode = CodesMode::SavePrompt { field, pending: false };
+                        self.message = Some(Notice::info("Not replaced. Choose another name."));
+                        CodesIntent::Nothing
+                    }
+                    _ => CodesIntent::Nothing,
+                }
+            }
+            CodesMode::LeaveConfirm => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => CodesIntent::Done,
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                    self.mode = CodesMode::View;
+                    CodesIntent::Nothing
+                }
+                _ => CodesIntent::Nothing,
+            },
+        }
+    }
+
+    pub fn on_copied(&mut self, result: Result<CopyMethod, CopyError>) {
+        self.copying = false;
+        match result {
+            Ok(method) => {
+                self.copied = Some(method);
+                self.message = Some(match method {
+                    CopyMethod::SystemClipboard => Notice::success(method.describe()),
+                    CopyMethod::Osc52 { .. } => Notice::info(method.describe()),
+                });
+            }
+            Err(e) => self.message = Some(Notice::error(format!("Not copied: {e}."))),
+        }
+    }
+
+    pub fn on_saved(&mut self, result: Result<PathBuf, SaveError>) {
+        let path_input = match &self.mode {
+            CodesMode::SavePrompt { field, .. } => field.text().to_owned(),
+            CodesMode::Replace { path_input, .. } => path_input.clone(),
+            CodesMode::View | CodesMode::LeaveConfirm => return,
+        };
+        match result {
+            Ok(path) => {
+                self.message = Some(Notice::success(format!(
+                    "Saved to {} (readable only by you).",
+                    path.display()
+                )));
+                self.saved = Some(path);
+                self.mode = CodesMode::View;
+            }
+            Err(SaveError::Exists(path)) => {
+                self.message = Some(Notice::warning(format!("{} already exists.", path.display())));
+                self.mode = CodesMode::Replace { path_input, pending: false };
+            }
+            Err(e) => {
+                self.message = Some(Notice::error(format!("Not saved: {}", sentence(&e.to_string()))));
+                let field = TextField::plain(PATH_MAX_CHARS).with_text(&path_input);
+                self.mode = CodesMode::SavePrompt { field, pending: false };
+            }
+        }
+    }
+
+    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        match self.mode {
+            CodesMode::View => vec![("c", "copy"), ("s", "save to a file"), ("Enter", "done"), ("?", "help")],
+            CodesMode::SavePrompt { .. } => vec![("Enter", "save"), ("Esc", "cancel"), ("Ctrl-U", "clear")],
+            CodesMode::Replace { .. } => vec![("y", "replace"), ("n", "choose another name")],
+            CodesMode::LeaveConfirm => vec![("y", "leave"), ("n", "stay")],
+        }
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
+        let title = match self.kind {
+            CodesKind::Enabled => " Backup codes ",
+            CodesKind::Regenerated => " New backup codes ",
+        };
+        let block = Block::bordered().title(Line::from(title).bold());
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
+        let rows = u16::try_from(self.codes.len().div_ceil(2)).unwrap_or(u16::MAX);
+        let [intro, _, codes, _, status, prompt] = Layout::vertical([
+            Constraint::Length(3),
+            Constraint::Length(1),
+            Constraint::Length(rows),
+            Constraint::Length(1),
+            Constraint::Length(2),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
+        let first = match self.kind {
+            CodesKind::Enabled => "Two-factor authentication is on. ",
+            CodesKind::Regenerated => "Your old backup codes no longer work. ",
+        };
+        let intro_text = Line::from(vec![
+            Span::styled(first, Style::new().green()),
+            Span::raw(
+                "If you lose your phone, each of these codes signs you in once. Store them safely now \
+                 (a password manager, or print them): they are not shown again.",
+            ),
+        ]);
+        Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
+        self.render_codes(codes, buf);
+        let mut status_lines = Vec::new();
+        if self.copying {
+            status_lines.push(Line::from(format!("{} Copying…", ui.spinner)).cyan());
+        } else if let Some(m) = &self.message {
+            status_lines.push(m.line());
+        }
+        Paragraph::new(Text::from(status_lines)).wrap(Wrap { trim: false }).render(status, buf);
+        match &self.mode {
+            CodesMode::View | CodesMode::LeaveConfirm => {
+                let mut done = Vec::new();
+                if let Some(path) = &self.saved {
+                    done.push(format!("saved to {}", path.display()));
+                }
+                if self.copied.is_some() {
+                    done.push("copied".to_owned());
+                }
+                if !done.is_empty() {
+                    Paragraph::new(Line::from(format!("These codes are {}.", done.join(" and "))).dark_gray())
+                        .wrap(Wrap { trim: false })
+                        .render(prompt, buf);
+                }
+            }
+            CodesMode::SavePrompt { field, pending } => {
+                let [label, input] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(prompt);
+                let text = if *pending {
+                    format!("{} Saving…", ui.spinner)
+                } else {
+                    "Save the codes to this file (~ is your home folder):".to_owned()
+                };
+                Line::from(text).render(label, buf);
+                FieldView { label: "File", field, focused: !*pending, label_width: 5 }.render(input, buf);
+            }
+            CodesMode::Replace { pending, .. } => {
+                let text = if *pending { format!("{} Saving…", ui.spinner) } else { "Replace it? y/n".to_owned() };
+                Line::from(text).bold().yellow().render(prompt, buf);
+            }
+        }
+        if matches!(self.mode, CodesMode::LeaveConfirm) {
+            let lines = vec![
+                Line::from("You have neither copied nor saved these backup codes, and they are not shown again."),
+                Line::from(""),
+                Line::from("Leave anyway? y/n").bold(),
+            ];
+            Popup::new("Leave without saving?", lines).warning().width(60).render(area, buf);
+        }
+    }
+
+    fn render_codes(&self, area: Rect, buf: &mut Buffer) {
+        let half = self.codes.len().div_ceil(2);
+        let mut lines = Vec::new();
+        for row in 0..half {
+            let mut spans = vec![Span::raw("    ")];
+            for (col, index) in [row, row + half].into_iter().enumerate() {
+                if let Some(code) = self.codes.get(index) {
+                    if col == 1 {
+                        spans.push(Span::raw("        "));
+                    }
+                    spans.push(Span::styled(format!("{:>2}. ", index + 1), Style::new().dark_gray()));
+                    spans.push(Span::styled(code.expose().to_owned(), Style::new().bold()));
+                }
+            }
+            lines.push(Line::from(spans));
+        }
+        Paragraph::new(Text::from(lines)).render(area, buf);
+    }
+}

@@ -1,0 +1,21 @@
+//! Step 1 of enabling: re-enter the password.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
+use crate::tui::screens::common::Ui;
+use crate::tui::screens::password_form::{PasswordForm, render_password_panel};
+
+pub fn hints() -> Vec<(&'static str, &'static str)> {
+    vec![("Enter", "continue"), ("Esc", "cancel"), ("F1", "help")]
+}
+
+pub fn render(form: &PasswordForm, area: Rect, buf: &mut Buffer, ui: &Ui) {
+    let intro = vec![
+        Line::from("Turn on two-factor authentication: after your password, each sign-in will ask for a code from an app on your phone."),
+        Line::from(""),
+        Line::from("Enter your password to continue."),
+    ];
+    render_password_panel("Confirm your password", intro, form, area, buf, ui, "Checking your password…");
+}

@@ -1,0 +1,135 @@
+//! Step 2 of enabling: the QR code to scan, with the key for typing it in by hand.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Stylize;
+use ratatui::text::{Line, Text};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use crate::domain::Enrollment;
+use crate::tui::widgets::qr::{QUIET_ZONE, QrError, QrMatrix, QrWidget};
+
+/// Columns the text beside the QR code needs at least.
+pub const SIDE_MIN_WIDTH: u16 = 30;
+
+pub const APPS: [&str; 4] = ["Google Authenticator", "Authy", "LastPass Authenticator", "1Password"];
+
+#[derive(Debug)]
+pub struct ScanStep {
+    pub enrollment: Enrollment,
+    pub qr: Result<QrMatrix, QrError>,
+    pub inverted: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ScanIntent {
+    Nothing,
+    Continue,
+    Cancel,
+}
+
+impl ScanStep {
+    pub fn new(enrollment: Enrollment) -> Self {
+        let qr = QrMatrix::encode(enrollment.otpauth_uri.expose());
+        Self { enrollment, qr, inverted: false }
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent) -> ScanIntent {
+        match key.code {
+            KeyCode::Char('i') | KeyCode::Char('I') => {
+                self.inverted = !self.inverted;
+                ScanIntent::Nothing
+            }
+            KeyCode::Enter | KeyCode::Char('n') | KeyCode::Tab | KeyCode::Right => ScanIntent::Continue,
+            KeyCode::Esc => ScanIntent::Cancel,
+            _ => ScanIntent::Nothing,
+        }
+    }
+
+    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("Enter", "next: type the code"), ("i", "invert colours"), ("Esc", "cancel"), ("?", "help")]
+    }
+
+    /// Cells the QR code needs, quiet zone included.
+    pub fn qr_cells(&self) -> Option<(u16, u16)> {
+        self.qr.as_ref().ok().map(|m| m.cells(QUIET_ZONE))
+    }
+
+    /// The whole layout (QR code and text beside it) needs this many cells.
+    pub fn needed(&self) -> Option<(u16, u16)> {
+        self.qr_cells().map(|(w, h)| (w + 1 + SIDE_MIN_WIDTH, h))
+    }
+
+    /// Whether the QR code fits only when the header and step bar are left out.
+    pub fn needs_full_height(&self, body_rows: u16) -> bool {
+        self.qr_cells().is_some_and(|(_, h)| body_rows < h)
+    }
+
+    /// The manual-entry key in groups of four, four groups a line.
+    pub fn key_lines(&self) -> Vec<String> {
+        let chars: Vec<char> = self.enrollment.secret.expose().chars().collect();
+        let groups: Vec<String> = chars.chunks(4).map(|c| c.iter().collect()).collect();
+        groups.chunks(4).map(|g| g.join(" ")).collect()
+    }
+
+    fn side_text(&self, with_title: bool) -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
+        if with_title {
+            lines.push(Line::from("Step 2 of 4: Authenticator app").bold());
+            lines.push(Line::from(""));
+        }
+        lines.push(Line::from("Scan the QR code with an authenticator app, such as:"));
+        lines.extend(APPS.iter().map(|app| Line::from(format!("  • {app}"))));
+        lines.push(Line::from(""));
+        lines.push(Line::from("Can't scan? Type this key:"));
+        lines.extend(self.key_lines().into_iter().map(|l| Line::from(format!("  {l}")).bold().cyan()));
+        lines.push(Line::from(""));
+        lines.push(Line::from(format!("Account: {}", self.enrollment.account)));
+        lines.push(Line::from(format!("Issuer:  {}", self.enrollment.issuer)));
+        lines.push(Line::from(format!(
+            "Time-based, {} digits, every {} s",
+            self.enrollment.digits, self.enrollment.period
+        )));
+        lines.push(Line::from(""));
+        lines.push(Line::from("Then press Enter and type the code the app shows.").dark_gray());
+        lines
+    }
+
+    /// `with_title` when the step bar is not shown (a small terminal).
+    pub fn render(&self, area: Rect, buf: &mut Buffer, with_title: bool) {
+        let fits = match (&self.qr, self.needed()) {
+            (Ok(matrix), Some((w, h))) if area.width >= w && area.height >= h => Some((matrix, w - SIDE_MIN_WIDTH)),
+            _ => None,
+        };
+        let Some((matrix, qr_width)) = fits else {
+            return self.render_without_qr(area, buf);
+        };
+        let qr_rows = matrix.cells(QUIET_ZONE).1;
+        QrWidget { matrix, inverted: self.inverted }.render(Rect::new(area.x, area.y, qr_width, qr_rows), buf);
+        let side = Rect::new(area.x + qr_width + 1, area.y, area.width - qr_width - 1, area.height);
+        Paragraph::new(Text::from(self.side_text(with_title))).wrap(Wrap { trim: false }).render(side, buf);
+    }
+
+    fn render_without_qr(&self, area: Rect, buf: &mut Buffer) {
+        let mut lines = vec![Line::from("Step 2 of 4: Authenticator app").bold(), Line::from("")];
+        match &self.qr {
+            Ok(matrix) => {
+                let (w, h) = matrix.cells(QUIET_ZONE);
+                // One more row for the key hints at the bottom of the terminal.
+                let (need_w, need_h) = (w + 1 + SIDE_MIN_WIDTH, h + 1);
+                lines.push(
+                    Line::from(format!(
+                        "Terminal too small for the QR code: it needs at least {need_w}x{need_h}. \
+                         Enlarge the window, or type the key below by hand."
+                    ))
+                    .yellow(),
+                );
+            }
+            Err(e) => lines.push(Line::from(format!("No QR code ({e}). Type the key below by hand.")).yellow()),
+        }
+        lines.push(Line::from(""));
+        lines.extend(self.side_text(false));
+        Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(area, buf);
+    }
+}

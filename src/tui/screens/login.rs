@@ -1,0 +1,205 @@
+//! Sign in: username and masked password.
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Style, Stylize};
+use ratatui::text::{Line, Text};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+
+use super::common::{Countdown, ErrorClass, Notice, Ui, classify, tick_countdown};
+use super::password_form::PASSWORD_MAX_CHARS;
+use crate::client::ClientError;
+use crate::domain::SecretString;
+use crate::tui::DemoAccount;
+use crate::tui::widgets::input::{FieldView, TextField};
+use crate::tui::widgets::popup::centered;
+
+pub const INSECURE_WARNING: &str =
+    "The connection is not encrypted (plain http:// to another machine): your password can be read on the way.";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginFocus {
+    Username,
+    Password,
+}
+
+#[derive(Debug)]
+pub struct LoginScreen {
+    pub username: TextField,
+    pub password: TextField,
+    pub focus: LoginFocus,
+    pub pending: bool,
+    pub error: Option<Notice>,
+    pub throttle: Option<Countdown>,
+    /// Why we are here: "Signed out.", "Your session has ended."...
+    pub notice: Option<Notice>,
+    pub insecure: bool,
+    pub demo: Option<DemoAccount>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginIntent {
+    Nothing,
+    Submit { username: String, password: SecretString },
+    Quit,
+}
+
+impl LoginScreen {
+    pub fn new(insecure: bool, demo: Option<DemoAccount>) -> Self {
+        Self {
+            username: TextField::plain(64),
+            password: TextField::masked(PASSWORD_MAX_CHARS),
+            focus: LoginFocus::Username,
+            pending: false,
+            error: None,
+            throttle: None,
+            notice: None,
+            insecure,
+            demo,
+        }
+    }
+
+    pub fn with_username(mut self, username: &str) -> Self {
+        self.username = TextField::plain(64).with_text(username);
+        self.focus = LoginFocus::Password;
+        self
+    }
+
+    pub fn with_notice(mut self, notice: Notice) -> Self {
+        self.notice = Some(notice);
+        self
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent) -> LoginIntent {
+        match key.code {
+            KeyCode::Esc => LoginIntent::Quit,
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                self.focus = match self.focus {
+                    LoginFocus::Username => LoginFocus::Password,
+                    LoginFocus::Password => LoginFocus::Username,
+                };
+                LoginIntent::Nothing
+            }
+            KeyCode::Enter => self.submit(),
+            _ => {
+                if !self.pending {
+                    match self.focus {
+                        LoginFocus::Username => self.username.handle_key(key),
+                        LoginFocus::Password => self.password.handle_key(key),
+                    };
+                }
+                LoginIntent::Nothing
+            }
+        }
+    }
+
+    fn submit(&mut self) -> LoginIntent {
+        if self.pending || self.throttle.is_some() {
+            return LoginIntent::Nothing;
+        }
+        let username = self.username.text().trim().to_owned();
+        if username.is_empty() {
+            self.focus = LoginFocus::Username;
+            self.error = Some(Notice::error("Enter your username."));
+            return LoginIntent::Nothing;
+        }
+        if self.password.is_empty() {
+            // Enter in the username field moves on, as people expect.
+            if self.focus == LoginFocus::Username {
+                self.focus = LoginFocus::Password;
+                return LoginIntent::Nothing;
+            }
+            self.error = Some(Notice::error("Enter your password."));
+            return LoginIntent::Nothing;
+        }
+        self.pending = true;
+        self.error = None;
+        self.notice = None;
+        LoginIntent::Submit { username, password: self.password.secret() }
+    }
+
+    pub fn on_error(&mut self, error: &ClientError, now: Instant) {
+        self.pending = false;
+        match classify(error) {
+            ErrorClass::Throttled(wait) => {
+                self.throttle = Some(Countdown::start(now, wait));
+                self.error = None;
+            }
+            ErrorClass::SessionEnded | ErrorClass::Transport | ErrorClass::Shown => {
+                if matches!(error, ClientError::InvalidCredentials) {
+                    self.password.clear();
+                    self.focus = LoginFocus::Password;
+                }
+                self.error = Some(Notice::error(error.to_string()));
+            }
+        }
+    }
+
+    pub fn tick(&mut self, now: Instant) {
+        tick_countdown(&mut self.throttle, now);
+    }
+
+    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("Enter", "sign in"), ("Tab", "next field"), ("Esc", "quit"), ("F1", "help")]
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
+        let width = area.width.min(64);
+        let warning_rows: u16 = if self.insecure { 3 } else { 0 };
+        let height = (11 + warning_rows).min(area.height);
+        let [box_area, demo_area] = Layout::vertical([Constraint::Length(height), Constraint::Length(2)])
+            .areas(centered(area, width, height + 2));
+        let block = Block::bordered().title(Line::from(" Sign in ").bold());
+        let inner = block.inner(box_area);
+        block.render(box_area, buf);
+        let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
+        let [warning_area, _, user_area, pass_area, _, status_area] = Layout::vertical([
+            Constraint::Length(warning_rows),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(1),
+        ])
+        .areas(inner);
+        if self.insecure {
+            Paragraph::new(Line::from(format!("! {INSECURE_WARNING}")).style(Style::new().yellow().bold()))
+                .wrap(Wrap { trim: false })
+                .render(warning_area, buf);
+        }
+        let editing = !self.pending;
+        FieldView {
+            label: "Username",
+            field: &self.username,
+            focused: editing && self.focus == LoginFocus::Username,
+            label_width: 9,
+        }
+        .render(user_area, buf);
+        FieldView {
+            label: "Password",
+            field: &self.password,
+            focused: editing && self.focus == LoginFocus::Password,
+            label_width: 9,
+        }
+        .render(pass_area, buf);
+        let status = if self.pending {
+            Some(Line::from(format!("{} Signing in…", ui.spinner)).cyan())
+        } else if let Some(t) = &self.throttle {
+            Some(t.notice().line())
+        } else if let Some(e) = &self.error {
+            Some(e.line())
+        } else {
+            self.notice.as_ref().map(Notice::line)
+        };
+        if let Some(status) = status {
+            Paragraph::new(Text::from(status)).wrap(Wrap { trim: false }).render(status_area, buf);
+        }
+        if let Some(demo) = &self.demo {
+            let line = Line::from(format!("Demo account: {} / {}", demo.username, demo.password)).dark_gray();
+            Paragraph::new(line).centered().render(demo_area, buf);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Re-entering the password: the first step of enabling, of new backup codes and of disabling.
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Stylize;
+use ratatui::text::{Line, Text};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+
+use super::common::{Countdown, ErrorClass, Notice, Ui, classify, tick_countdown};
+use crate::client::ClientError;
+use crate::domain::SecretString;
+use crate::tui::widgets::input::{FieldView, TextField};
+use crate::tui::widgets::popup::{centered, wrapped_height};
+
+pub const PASSWORD_MAX_CHARS: usize = 64;
+
+#[derive(Debug)]
+pub struct PasswordForm {
+    pub field: TextField,
+    pub pending: bool,
+    pub error: Option<Notice>,
+    pub throttle: Option<Countdown>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum FormIntent {
+    Nothing,
+    Submit(SecretString),
+    Cancel,
+}
+
+impl Default for PasswordForm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PasswordForm {
+    pub fn new() -> Self {
+        Self { field: TextField::masked(PASSWORD_MAX_CHARS), pending: false, error: None, throttle: None }
+    }
+
+    /// Enter returns the password; the caller sets `pending` when it actually sends it.
+    pub fn on_key(&mut self, key: &KeyEvent) -> FormIntent {
+        match key.code {
+            KeyCode::Esc => FormIntent::Cancel,
+            KeyCode::Enter => {
+                if self.pending || self.throttle.is_some() {
+                    FormIntent::Nothing
+                } else if self.field.is_empty() {
+                    self.error = Some(Notice::error("Enter your password."));
+                    FormIntent::Nothing
+                } else {
+                    self.error = None;
+                    FormIntent::Submit(self.field.secret())
+                }
+            }
+            _ => {
+                if !self.pending {
+                    self.field.handle_key(key);
+                }
+                FormIntent::Nothing
+            }
+        }
+    }
+
+    pub fn on_error(&mut self, error: &ClientError, now: Instant) {
+        self.pending = false;
+        match classify(error) {
+            ErrorClass::Throttled(wait) => {
+                self.throttle = Some(Countdown::start(now, wait));
+                self.error = None;
+            }
+            ErrorClass::SessionEnded | ErrorClass::Transport | ErrorClass::Shown => {
+                if matches!(error, ClientError::InvalidPassword) {
+                    self.field.clear();
+                }
+                self.error = Some(Notice::error(error.to_string()));
+            }
+        }
+    }
+
+    pub fn tick(&mut self, now: Instant) {
+        tick_countdown(&mut self.throttle, now);
+    }
+
+    pub fn status(&self, ui: &Ui, pending_text: &str) -> Option<Line<'static>> {
+        if self.pending {
+            Some(Line::from(format!("{} {pending_text}", ui.spinner)).cyan())
+        } else if let Some(t) = &self.throttle {
+            Some(t.notice().line())
+        } else {
+            self.error.as_ref().map(Notice::line)
+        }
+    }
+}
+
+/// A centred box: `intro` text, the password field, and the status line.
+pub fn render_password_panel(
+    title: &str,
+    intro: Vec<Line<'_>>,
+    form: &PasswordForm,
+    area: Rect,
+    buf: &mut Buffer,
+    ui: &Ui,
+    pending_text: &str,
+) {
+    let width = area.width.min(72);
+    let intro_height = wrapped_height(&intro, width.saturating_sub(4));
+    let height = intro_height + 7;
+    let rect = centered(area, width, height);
+    let block = Block::bordered().title(Line::from(format!(" {title} ")).bold());
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
+    let [intro_area, _, field_area, _, status_area] = Layout::vertical([
+        Constraint::Length(intro_height),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(inner);
+    Paragraph::new(Text::from(intro)).wrap(Wrap { trim: false }).render(intro_area, buf);
+    FieldView { label: "Password", field: &form.field, focused: !form.pending, label_width: 9 }
+        .render(field_area, buf);
+    if let Some(status) = form.status(ui, pending_text) {
+        Paragraph::new(status).wrap(Wrap { trim: false }).render(status_area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn empty_password_is_refused_and_wrong_password_clears() {
+        let mut form = PasswordForm::new();
+        assert_eq!(form.on_key(&key(KeyCode::Enter)), FormIntent::Nothing);
+        assert!(form.error.is_some());
+        form.on_key(&key(KeyCode::Char('x')));
+        assert_eq!(form.on_key(&key(KeyCode::Enter)), FormIntent::Submit("x".into()));
+        form.pending = true;
+        form.on_error(&ClientError::InvalidPassword, Instant::now());
+        assert!(form.field.is_empty());
+        assert!(!form.pending);
+    }
+}

@@ -1,0 +1,151 @@
+//! The verification code at sign-in: the app's 6-digit code, or a backup code in its place.
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Stylize;
+use ratatui::text::{Line, Text};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use time::OffsetDateTime;
+
+use super::common::{Countdown, ErrorClass, Notice, Ui, classify, invalid_code_hints, tick_countdown};
+use crate::client::ClientError;
+use crate::domain::{Challenge, SecondFactorInput, SecretString};
+use crate::tui::widgets::input::{FieldView, TextField};
+use crate::tui::widgets::popup::centered;
+
+pub const PROMPT: &str = "Enter the 6-digit code from your authenticator app, or one of your backup codes.";
+
+#[derive(Debug)]
+pub struct SecondFactorScreen {
+    pub username: String,
+    pub challenge: SecretString,
+    pub field: TextField,
+    pub pending: bool,
+    pub error: Option<Notice>,
+    pub hints: Vec<Notice>,
+    pub throttle: Option<Countdown>,
+    /// Set once the code was accepted, while the account loads: backup codes left, if one was used.
+    pub signed_in: Option<Option<u32>>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SecondFactorIntent {
+    Nothing,
+    Submit(SecondFactorInput),
+    Back,
+}
+
+impl SecondFactorScreen {
+    pub fn new(username: &str, challenge: Challenge) -> Self {
+        Self {
+            username: username.to_owned(),
+            challenge: challenge.challenge,
+            field: TextField::plain(24),
+            pending: false,
+            error: None,
+            hints: Vec::new(),
+            throttle: None,
+            signed_in: None,
+        }
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent) -> SecondFactorIntent {
+        match key.code {
+            KeyCode::Esc => SecondFactorIntent::Back,
+            KeyCode::Enter => {
+                if self.pending || self.throttle.is_some() {
+                    return SecondFactorIntent::Nothing;
+                }
+                match SecondFactorInput::parse(self.field.text()) {
+                    Some(input) => {
+                        self.pending = true;
+                        self.error = None;
+                        self.hints.clear();
+                        SecondFactorIntent::Submit(input)
+                    }
+                    None => {
+                        self.error = Some(Notice::error(
+                            "Type the 6 digits from your app, or a backup code such as abcde-fghjk.",
+                        ));
+                        SecondFactorIntent::Nothing
+                    }
+                }
+            }
+            _ => {
+                if !self.pending {
+                    self.field.handle_key(key);
+                }
+                SecondFactorIntent::Nothing
+            }
+        }
+    }
+
+    /// `local` is this computer's time when the answer arrived, to compare with the server's.
+    pub fn on_error(&mut self, error: &ClientError, now: Instant, local: OffsetDateTime) {
+        self.pending = false;
+        self.hints.clear();
+        match classify(error) {
+            ErrorClass::Throttled(wait) => {
+                self.throttle = Some(Countdown::start(now, wait));
+                self.error = None;
+            }
+            ErrorClass::SessionEnded | ErrorClass::Transport | ErrorClass::Shown => {
+                if let ClientError::InvalidCode { server_date } = error {
+                    self.field.clear();
+                    self.hints = invalid_code_hints(*server_date, local);
+                } else if matches!(error, ClientError::CodeAlreadyUsed) {
+                    self.field.clear();
+                    self.hints =
+                        vec![Notice::info("Wait for the next code in your app, or use another backup code.")];
+                }
+                self.error = Some(Notice::error(error.to_string()));
+            }
+        }
+    }
+
+    pub fn tick(&mut self, now: Instant) {
+        tick_countdown(&mut self.throttle, now);
+    }
+
+    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("Enter", "verify"), ("Esc", "back to sign in"), ("F1", "help")]
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
+        let width = area.width.min(72);
+        let height = (12 + self.hints.len() as u16).min(area.height);
+        let rect = centered(area, width, height);
+        let block = Block::bordered().title(Line::from(" Verification code ").bold());
+        let inner = block.inner(rect);
+        block.render(rect, buf);
+        let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
+        let [intro, _, field, _, status] = Layout::vertical([
+            Constraint::Length(4),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(1),
+        ])
+        .areas(inner);
+        let intro_text = Text::from(vec![
+            Line::from(format!("Signing in as {}.", self.username)),
+            Line::from(""),
+            Line::from(PROMPT),
+        ]);
+        Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
+        FieldView { label: "Code", field: &self.field, focused: !self.pending, label_width: 5 }.render(field, buf);
+        let mut lines = Vec::new();
+        if self.pending {
+            lines.push(Line::from(format!("{} Checking the code…", ui.spinner)).cyan());
+        } else if let Some(t) = &self.throttle {
+            lines.push(t.notice().line());
+        } else if let Some(e) = &self.error {
+            lines.push(e.line());
+            lines.extend(self.hints.iter().map(Notice::line));
+        }
+        Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(status, buf);
+    }
+}
