@@ -80,7 +80,7 @@ mod tests {
             uri.expose(),
             "otpauth://totp/Acme%20Co:al%3Aice%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Acme%20Co"
         );
-        let uri = otpauth_uri("Acme Co", "alice@example.com", "JBSWY3DPEHPK3PXP");
+        let uri = otpauth_uri("Acme Co", "alice@example.com", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
         let parsed = Totp::from_url(uri.expose()).unwrap();
         assert_eq!((parsed.issuer(), parsed.account_name()), (Some("Acme Co"), "alice@example.com"));
         assert_eq!((parsed.digits(), parsed.step(), parsed.skew()), (6, 30, 1));
