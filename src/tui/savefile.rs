@@ -215,10 +215,9 @@ fn classify_in(err: &io::Error, path: &Path, dir: &Path) -> SaveError {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
 
     fn mode(path: &Path) -> u32 {
@@ -323,18 +322,49 @@ mod tests {
         let locked = dir.path().join("locked");
         fs::create_dir(&locked).unwrap();
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).unwrap();
-        let path = locked.join("codes.txt");
-        let result = save(&path, "x", false);
+        let mut path = locked.join("codes.txt");
+        let mut result = save(&path, "x", false);
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
-        if fs::write(locked.join("probe"), "").is_ok() && result.is_ok() {
-            // Running as root: permissions do not apply.
-            eprintln!("skipped: permissions are not enforced for this user");
-            return;
+        if result.is_ok() {
+            // Root ignores the mode bits; sysfs refuses to create files even for root (EACCES).
+            path = PathBuf::from("/sys/usercenter-codes.txt");
+            result = save(&path, "x", false);
+            if let Err(SaveError::ReadOnly(p)) = &result {
+                eprintln!("skipped: running as root and /sys is read-only here ({})", p.display());
+                return;
+            }
         }
         let err = result.unwrap_err();
         assert_eq!(err, SaveError::PermissionDenied(path.clone()));
         assert!(err.to_string().contains(&path.display().to_string()));
         assert!(err.to_string().contains("permission denied"));
+    }
+
+    #[test]
+    fn a_dangling_symlink_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("codes.txt");
+        std::os::unix::fs::symlink(dir.path().join("missing"), &link).unwrap();
+        // The pre-check follows the link and sees nothing; the no-clobber rename still refuses.
+        assert_eq!(save(&link, "x", false), Err(SaveError::Exists(link.clone())));
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(!dir.path().join("missing").exists());
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn overwriting_a_symlink_replaces_the_link_not_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.txt");
+        fs::write(&target, "keep").unwrap();
+        let link = dir.path().join("codes.txt");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_eq!(save(&link, "x", false), Err(SaveError::Exists(link.clone())));
+        assert_eq!(save(&link, "new", true), Ok(link.clone()));
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_file());
+        assert_eq!(fs::read_to_string(&link).unwrap(), "new");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep");
+        assert_eq!(mode(&link), 0o600);
     }
 
     #[test]

@@ -213,6 +213,19 @@ mod tests {
     }
 
     #[test]
+    fn level_l_keeps_longer_accounts_at_version_6() {
+        // Optimal segmentation packs the base32 secret as alphanumeric, leaving room at version 6-L
+        // (level M would already need version 7: 45 modules, 25 rows, too tall for 24).
+        for account in ["a".repeat(50), "first.last%40example-company.org".to_owned()] {
+            let matrix = QrMatrix::encode(&uri(&account)).unwrap();
+            assert_eq!(matrix.width(), 41, "{account}");
+            assert!(matrix.fits(Rect::new(0, 0, 80, 24)));
+        }
+        let m = QrCode::with_error_correction_level(uri(ACCOUNT_30), EcLevel::M).unwrap();
+        assert_eq!(m.width(), 45);
+    }
+
+    #[test]
     fn error_correction_is_raised_while_the_size_stays() {
         // 6 bytes fit version 1 even at level H (up to 7 bytes).
         let small = QrMatrix::encode("abcdef").unwrap();
