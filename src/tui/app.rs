@@ -886,3 +886,425 @@ impl Widget for &App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crossterm::event::KeyCode;
+
+    use super::*;
+    use crate::tui::clipboard::CopyMethod;
+    use crate::tui::screens::connect::ConnectState;
+    use crate::tui::screens::home::HomeScreen;
+    use crate::tui::testing::*;
+
+    fn transport_error() -> ClientError {
+        ClientError::Unreachable { url: format!("{URL}/v1/x"), cause: "connection refused".into() }
+    }
+
+    #[test]
+    fn insecure_only_for_plain_http_to_another_machine() {
+        assert!(is_insecure_url("http://platform.example.com"));
+        assert!(is_insecure_url("http://10.0.0.5:8080/"));
+        assert!(!is_insecure_url("https://platform.example.com"));
+        assert!(!is_insecure_url("http://127.0.0.1:8080"));
+        assert!(!is_insecure_url("http://127.1.2.3"));
+        assert!(!is_insecure_url("http://localhost:3000"));
+        assert!(!is_insecure_url("HTTP://LOCALHOST"));
+        assert!(!is_insecure_url("http://[::1]:8080"));
+        assert!(is_insecure_url("http://[2001:db8::1]:8080"));
+        assert!(is_insecure_url("http://localhost.evil.example"));
+    }
+
+    #[test]
+    fn unreachable_at_start_then_retry() {
+        let mut app = App::new(URL, None);
+        assert_eq!(app.start(), Some(Effect::CheckHealth));
+        assert_eq!(app.tick_interval(), Some(SPINNER_TICK));
+        reply(&mut app, Reply::Health(Err(transport_error())));
+        assert!(matches!(&app.screen, Screen::Connect(c) if matches!(c.state, ConnectState::Failed(_))));
+        assert_eq!(app.tick_interval(), None, "idle means asleep");
+        assert_eq!(press(&mut app, KeyCode::Char('r')), Some(Effect::CheckHealth));
+        assert_eq!(press(&mut app, KeyCode::Char('r')), None, "one check at a time");
+        reply(&mut app, Reply::Health(Ok(Health { status: "ok".into() })));
+        assert!(matches!(app.screen, Screen::Login(_)));
+    }
+
+    #[test]
+    fn login_without_2fa_sends_once_and_opens_the_user_center() {
+        let mut app = app();
+        let effect = submit_login(&mut app, "alice", "secret pw");
+        assert_eq!(effect, Some(Effect::Login { username: "alice".into(), password: "secret pw".into() }));
+        assert_eq!(press(&mut app, KeyCode::Enter), None, "Enter twice sends once");
+        assert_eq!(app.tick_interval(), Some(SPINNER_TICK));
+        let effect = reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
+        assert_eq!(effect, Some(Effect::LoadMe { token: "token-1".into() }));
+        reply(&mut app, Reply::Me(Ok(me(false, 0))));
+        assert!(matches!(app.screen, Screen::Home(_)));
+        assert!(screen_text(&app).contains("Enable two-factor authentication"));
+        assert_eq!(app.tick_interval(), None);
+    }
+
+    #[test]
+    fn wrong_credentials_keep_the_username_and_clear_the_password() {
+        let mut app = app();
+        submit_login(&mut app, "alice", "wrong");
+        reply(&mut app, Reply::Login(Err(ClientError::InvalidCredentials)));
+        let Screen::Login(s) = &app.screen else { panic!("not on sign-in") };
+        assert_eq!(s.username.text(), "alice");
+        assert!(s.password.is_empty());
+        assert!(screen_text(&app).contains("Wrong username or password."));
+    }
+
+    #[test]
+    fn throttled_login_counts_down_from_retry_after() {
+        let mut app = app();
+        submit_login(&mut app, "alice", "pw");
+        reply(&mut app, Reply::Login(Err(ClientError::TooManyAttempts { retry_after: Duration::from_secs(30) })));
+        assert!(screen_text(&app).contains("Too many attempts. Try again in 30 s."));
+        assert_eq!(app.tick_interval(), Some(COUNTDOWN_TICK));
+        assert_eq!(press(&mut app, KeyCode::Enter), None, "no attempt while throttled");
+        app.update(Msg::Tick(*T0 + Duration::from_millis(1500)));
+        assert!(screen_text(&app).contains("Try again in 29 s."));
+        app.update(Msg::Tick(*T0 + Duration::from_secs(30)));
+        assert!(!screen_text(&app).contains("Too many attempts"));
+        assert_eq!(app.tick_interval(), None);
+        assert!(matches!(press(&mut app, KeyCode::Enter), Some(Effect::Login { .. })));
+    }
+
+    #[test]
+    fn transport_error_at_login_shows_the_unreachable_dialog_and_keeps_fields() {
+        let mut app = app();
+        submit_login(&mut app, "alice", "pw");
+        reply(&mut app, Reply::Login(Err(transport_error())));
+        assert!(matches!(app.overlay, Some(Overlay::Unreachable(_))));
+        assert_eq!(press(&mut app, KeyCode::Char('r')), Some(Effect::CheckHealth));
+        reply(&mut app, Reply::Health(Ok(Health { status: "ok".into() })));
+        assert!(app.overlay.is_none());
+        let Screen::Login(s) = &app.screen else { panic!("not on sign-in") };
+        assert_eq!(s.password.text(), "pw");
+        assert!(matches!(press(&mut app, KeyCode::Enter), Some(Effect::Login { .. })));
+    }
+
+    #[test]
+    fn login_with_a_backup_code_reports_codes_left() {
+        let mut app = app();
+        submit_login(&mut app, "alice", "pw");
+        reply(&mut app, Reply::Login(Ok(LoginResponse::SecondFactorRequired(challenge()))));
+        assert!(matches!(app.screen, Screen::SecondFactor(_)));
+        type_text(&mut app, "ABCDE-FGHJK");
+        let effect = press(&mut app, KeyCode::Enter);
+        let Some(Effect::SecondFactor { challenge, input }) = effect else { panic!("{effect:?}") };
+        assert_eq!(challenge.expose(), "challenge-1");
+        assert!(matches!(input, SecondFactorInput::Backup(_)));
+        assert_eq!(press(&mut app, KeyCode::Enter), None);
+        let effect = reply(&mut app, Reply::SecondFactor(Ok(session(Some(2)))));
+        assert_eq!(effect, Some(Effect::LoadMe { token: "token-1".into() }));
+        reply(&mut app, Reply::Me(Ok(me(true, 2))));
+        let text = screen_text(&app);
+        assert!(text.contains("2 backup codes left"), "{text}");
+        assert!(text.contains("Generate new ones"), "{text}");
+    }
+
+    #[test]
+    fn totp_code_at_sign_in_and_expired_challenge() {
+        let mut app = app();
+        submit_login(&mut app, "alice", "pw");
+        reply(&mut app, Reply::Login(Ok(LoginResponse::SecondFactorRequired(challenge()))));
+        type_text(&mut app, "123456");
+        let effect = press(&mut app, KeyCode::Enter);
+        assert!(matches!(effect, Some(Effect::SecondFactor { input: SecondFactorInput::Totp(_), .. })));
+        reply(&mut app, Reply::SecondFactor(Err(ClientError::ChallengeExpired)));
+        let Screen::Login(s) = &app.screen else { panic!("not back on sign-in") };
+        assert_eq!(s.username.text(), "alice");
+        assert!(screen_text(&app).contains("The sign-in took too long"));
+    }
+
+    #[test]
+    fn enable_wizard_end_to_end() {
+        let mut app = signed_in(me(false, 0));
+        assert_eq!(press(&mut app, KeyCode::Enter), None, "into the actions");
+        assert_eq!(press(&mut app, KeyCode::Enter), None, "Enable two-factor authentication");
+        assert!(matches!(&app.screen, Screen::Enable(w) if matches!(w.step, Step::Password(_))));
+        type_text(&mut app, "pw");
+        let effect = press(&mut app, KeyCode::Enter);
+        assert_eq!(effect, Some(Effect::StartEnrollment { token: "token-1".into(), password: "pw".into() }));
+        assert_eq!(press(&mut app, KeyCode::Enter), None, "Enter twice sends once");
+        reply(&mut app, Reply::EnrollmentStarted(Ok(enrollment())));
+        assert!(matches!(&app.screen, Screen::Enable(w) if matches!(w.step, Step::Scan(_))));
+        press(&mut app, KeyCode::Char('i'));
+        assert!(matches!(&app.screen, Screen::Enable(EnableWizard { step: Step::Scan(s) }) if s.inverted));
+        press(&mut app, KeyCode::Enter);
+        assert!(matches!(&app.screen, Screen::Enable(w) if matches!(w.step, Step::Verify(_))));
+        let effects = type_text(&mut app, "12a3456");
+        assert_eq!(effects.len(), 1, "sent once, at the sixth digit");
+        assert!(matches!(&effects[0], Effect::ConfirmEnrollment { code, .. } if code.expose() == "123456"));
+        assert!(type_text(&mut app, "7").is_empty());
+        reply(&mut app, Reply::Confirmed(Ok(confirmed())));
+        assert!(app.has_unsaved_codes());
+        assert_eq!(press(&mut app, KeyCode::Char('c')), Some(Effect::Copy(backup_codes_text().into())));
+        app.update(Msg::Copied(Ok(CopyMethod::SystemClipboard)));
+        assert!(!app.has_unsaved_codes());
+        assert!(screen_text(&app).contains("Copied to the clipboard."));
+        let effect = press(&mut app, KeyCode::Enter);
+        assert_eq!(effect, Some(Effect::LoadMe { token: "token-1".into() }));
+        assert!(matches!(app.screen, Screen::Home(_)));
+        reply(&mut app, Reply::Me(Ok(me(true, 10))));
+        assert!(screen_text(&app).contains("Two-factor authentication is on"));
+    }
+
+    fn backup_codes_text() -> String {
+        backup_codes().iter().map(|c| c.expose().to_owned()).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn esc_leaves_the_wizard_and_cancels_the_enrollment() {
+        let mut app = at_scan();
+        assert_eq!(press(&mut app, KeyCode::Esc), Some(Effect::CancelEnrollment { token: "token-1".into() }));
+        assert!(matches!(app.screen, Screen::Home(_)));
+        let mut app = at_verify();
+        assert_eq!(press(&mut app, KeyCode::Esc), Some(Effect::CancelEnrollment { token: "token-1".into() }));
+        let mut app = signed_in(me(false, 0));
+        press(&mut app, KeyCode::Char('e'));
+        assert_eq!(press(&mut app, KeyCode::Esc), None, "nothing pending yet");
+    }
+
+    #[test]
+    fn esc_is_ignored_while_the_code_is_checked() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        assert_eq!(press(&mut app, KeyCode::Esc), None);
+        assert!(matches!(&app.screen, Screen::Enable(w) if matches!(w.step, Step::Verify(_))));
+    }
+
+    #[test]
+    fn an_enrollment_that_arrives_after_leaving_is_cancelled() {
+        let mut app = signed_in(me(false, 0));
+        press(&mut app, KeyCode::Char('e'));
+        type_text(&mut app, "pw");
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(press(&mut app, KeyCode::Esc), Some(Effect::CancelEnrollment { token: "token-1".into() }));
+        let effect = reply(&mut app, Reply::EnrollmentStarted(Ok(enrollment())));
+        assert_eq!(effect, Some(Effect::CancelEnrollment { token: "token-1".into() }));
+    }
+
+    #[test]
+    fn invalid_code_clears_the_field_and_mentions_the_clocks() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        let server_date = Some(WALL - Duration::from_secs(40));
+        app.update(Msg::Api(at(0), Reply::Confirmed(Err(ClientError::InvalidCode { server_date }))));
+        let Screen::Enable(EnableWizard { step: Step::Verify(v) }) = &app.screen else { panic!() };
+        assert!(v.field.is_empty());
+        let text = screen_text(&app);
+        assert!(text.contains("That code is not valid."), "{text}");
+        assert!(text.contains("phone's clock"), "{text}");
+        assert!(text.contains("off by 40 s"), "{text}");
+    }
+
+    #[test]
+    fn throttled_verify_counts_down_and_ignores_digits() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        let err = ClientError::TooManyAttempts { retry_after: Duration::from_secs(60) };
+        reply(&mut app, Reply::Confirmed(Err(err)));
+        assert!(screen_text(&app).contains("Try again in 60 s."));
+        assert!(type_text(&mut app, "123456").is_empty());
+        app.update(Msg::Tick(*T0 + Duration::from_secs(60)));
+        assert_eq!(type_text(&mut app, "123456").len(), 1);
+    }
+
+    #[test]
+    fn lost_confirm_answer_with_2fa_on_leads_to_new_codes() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        let effect = reply(&mut app, Reply::Confirmed(Err(transport_error())));
+        assert_eq!(effect, Some(Effect::LoadMe { token: "token-1".into() }), "asks the server first");
+        assert!(app.overlay.is_none());
+        assert_eq!(press(&mut app, KeyCode::Esc), None, "cannot leave while asking");
+        reply(&mut app, Reply::Me(Ok(me(true, 10))));
+        assert!(matches!(&app.screen, Screen::Regenerate(r) if r.reason == RegenReason::CodesNeverArrived));
+        assert!(screen_text(&app).contains("never"), "{}", screen_text(&app));
+        type_text(&mut app, "pw");
+        let effect = press(&mut app, KeyCode::Enter);
+        assert_eq!(effect, Some(Effect::RegenerateCodes { token: "token-1".into(), password: "pw".into() }));
+        reply(&mut app, Reply::Regenerated(Ok(BackupCodesResponse { backup_codes: backup_codes() })));
+        assert!(app.has_unsaved_codes());
+    }
+
+    #[test]
+    fn lost_confirm_answer_with_2fa_off_goes_back_to_verify() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        reply(&mut app, Reply::Confirmed(Err(transport_error())));
+        reply(&mut app, Reply::Me(Ok(me(false, 0))));
+        let Screen::Enable(EnableWizard { step: Step::Verify(v) }) = &app.screen else { panic!() };
+        assert!(v.check.is_none());
+        assert!(screen_text(&app).contains("Cannot reach"));
+        assert_eq!(type_text(&mut app, "654321").len(), 1, "can try again");
+    }
+
+    #[test]
+    fn failed_check_can_be_retried_with_r() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        reply(&mut app, Reply::Confirmed(Err(transport_error())));
+        reply(&mut app, Reply::Me(Err(transport_error())));
+        assert!(screen_text(&app).contains("Could not tell whether"));
+        assert_eq!(press(&mut app, KeyCode::Char('r')), Some(Effect::LoadMe { token: "token-1".into() }));
+    }
+
+    #[test]
+    fn ctrl_c_asks_first_when_codes_are_unsaved() {
+        let mut app = at_codes();
+        assert_eq!(ctrl_c(&mut app), None);
+        assert!(matches!(app.overlay, Some(Overlay::QuitConfirm)));
+        assert!(screen_text(&app).contains("Quit anyway?"));
+        assert_eq!(press(&mut app, KeyCode::Char('n')), None);
+        assert!(app.overlay.is_none());
+        ctrl_c(&mut app);
+        let effect = ctrl_c(&mut app);
+        assert_eq!(effect, Some(Effect::Quit { token: Some("token-1".into()), cancel_enrollment: false }));
+        let mut app = signed_in(me(false, 0));
+        assert!(matches!(ctrl_c(&mut app), Some(Effect::Quit { .. })), "nothing to lose: quits at once");
+        let mut app = at_scan();
+        let effect = ctrl_c(&mut app);
+        assert_eq!(effect, Some(Effect::Quit { token: Some("token-1".into()), cancel_enrollment: true }));
+    }
+
+    #[test]
+    fn leaving_unsaved_codes_asks() {
+        let mut app = at_codes();
+        assert_eq!(press(&mut app, KeyCode::Enter), None);
+        assert!(screen_text(&app).contains("Leave anyway?"));
+        press(&mut app, KeyCode::Char('n'));
+        assert!(app.has_unsaved_codes());
+        press(&mut app, KeyCode::Esc);
+        let effect = press(&mut app, KeyCode::Char('y'));
+        assert_eq!(effect, Some(Effect::LoadMe { token: "token-1".into() }));
+        assert!(matches!(app.screen, Screen::Home(_)));
+    }
+
+    #[test]
+    fn save_asks_before_replacing_and_shows_errors() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Char('s'));
+        let effect = press(&mut app, KeyCode::Enter);
+        let Some(Effect::Save { path_input, contents, overwrite: false }) = effect else { panic!("{effect:?}") };
+        assert_eq!(path_input, crate::tui::savefile::default_path("usercenter"));
+        assert!(contents.expose().contains("abcde-fghjk"));
+        assert_eq!(press(&mut app, KeyCode::Enter), None, "one save at a time");
+        app.update(Msg::Saved(Err(SaveError::Exists("/home/alice/usercenter-backup-codes.txt".into()))));
+        assert!(screen_text(&app).contains("Replace it? y/n"));
+        let effect = press(&mut app, KeyCode::Char('y'));
+        assert!(matches!(effect, Some(Effect::Save { overwrite: true, .. })));
+        app.update(Msg::Saved(Err(SaveError::PermissionDenied("/home/alice/x".into()))));
+        let text = screen_text(&app);
+        assert!(text.contains("Not saved: Permission denied"), "{text}");
+        assert!(text.contains("abcde-fghjk"), "the codes stay on screen");
+        press(&mut app, KeyCode::Enter);
+        app.update(Msg::Saved(Ok("/home/alice/usercenter-backup-codes.txt".into())));
+        assert!(screen_text(&app).contains("Saved to /home/alice/usercenter-backup-codes.txt"));
+        assert!(!app.has_unsaved_codes());
+    }
+
+    #[test]
+    fn regenerate_flow() {
+        let mut app = signed_in(me(true, 3));
+        assert!(screen_text(&app).contains("Only 3 backup codes left"));
+        press(&mut app, KeyCode::Char('g'));
+        assert!(screen_text(&app).contains("stop working"));
+        type_text(&mut app, "pw");
+        let effect = press(&mut app, KeyCode::Enter);
+        assert_eq!(effect, Some(Effect::RegenerateCodes { token: "token-1".into(), password: "pw".into() }));
+        assert_eq!(press(&mut app, KeyCode::Esc), None, "cannot lose the new codes by leaving");
+        reply(&mut app, Reply::Regenerated(Err(ClientError::InvalidPassword)));
+        assert!(screen_text(&app).contains("Wrong password."));
+        type_text(&mut app, "pw");
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, Reply::Regenerated(Ok(BackupCodesResponse { backup_codes: backup_codes() })));
+        assert!(screen_text(&app).contains("New backup codes"));
+        assert!(matches!(press(&mut app, KeyCode::Char('c')), Some(Effect::Copy(_))));
+        app.update(Msg::Copied(Ok(CopyMethod::Osc52 { tmux: false })));
+        assert!(screen_text(&app).contains("OSC 52"));
+        assert!(matches!(press(&mut app, KeyCode::Enter), Some(Effect::LoadMe { .. })));
+    }
+
+    #[test]
+    fn disable_asks_for_confirmation() {
+        let mut app = signed_in(me(true, 10));
+        press(&mut app, KeyCode::Char('d'));
+        type_text(&mut app, "pw");
+        assert_eq!(press(&mut app, KeyCode::Enter), None, "asks first");
+        assert!(screen_text(&app).contains("Turn off two-factor authentication for this account?"));
+        assert_eq!(press(&mut app, KeyCode::Char('n')), None);
+        press(&mut app, KeyCode::Enter);
+        let effect = press(&mut app, KeyCode::Char('y'));
+        assert_eq!(effect, Some(Effect::Disable { token: "token-1".into(), password: "pw".into() }));
+        let effect = reply(&mut app, Reply::Disabled(Ok(DisableResponse { enabled: false })));
+        assert_eq!(effect, Some(Effect::LoadMe { token: "token-1".into() }));
+        assert!(screen_text(&app).contains("Two-factor authentication is off."));
+    }
+
+    #[test]
+    fn logout_returns_to_sign_in() {
+        let mut app = signed_in(me(false, 0));
+        press(&mut app, KeyCode::Down);
+        let effect = press(&mut app, KeyCode::Enter);
+        assert_eq!(effect, Some(Effect::Logout { token: "token-1".into() }));
+        assert_eq!(press(&mut app, KeyCode::Enter), None);
+        reply(&mut app, Reply::Logout(Ok(())));
+        let Screen::Login(s) = &app.screen else { panic!("not on sign-in") };
+        assert_eq!(s.username.text(), "alice");
+        assert!(!app.is_signed_in());
+        assert!(screen_text(&app).contains("Signed out."));
+    }
+
+    #[test]
+    fn unauthorized_anywhere_ends_the_session() {
+        let mut app = signed_in(me(true, 10));
+        press(&mut app, KeyCode::Char('g'));
+        type_text(&mut app, "pw");
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, Reply::Regenerated(Err(ClientError::Unauthorized)));
+        assert!(matches!(app.screen, Screen::Login(_)));
+        assert!(!app.is_signed_in());
+        assert!(screen_text(&app).contains("Your session has ended. Sign in again."));
+    }
+
+    #[test]
+    fn help_opens_with_question_mark_only_outside_text_fields() {
+        let mut app = app();
+        press(&mut app, KeyCode::Char('?'));
+        assert!(app.overlay.is_none(), "typed into the username");
+        press(&mut app, KeyCode::F(1));
+        assert!(matches!(app.overlay, Some(Overlay::Help)));
+        press(&mut app, KeyCode::Char('x'));
+        assert!(app.overlay.is_none());
+        let mut app = signed_in(me(false, 0));
+        press(&mut app, KeyCode::Char('?'));
+        assert!(matches!(app.overlay, Some(Overlay::Help)));
+    }
+
+    #[test]
+    fn stale_answers_are_ignored() {
+        let mut app = signed_in(me(false, 0));
+        assert_eq!(reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None))))), None);
+        assert_eq!(reply(&mut app, Reply::Confirmed(Ok(confirmed()))), None);
+        assert!(matches!(app.screen, Screen::Home(HomeScreen { .. })));
+    }
+
+    #[test]
+    fn every_screen_survives_tiny_and_odd_sizes() {
+        let apps = [app(), signed_in(me(true, 1)), at_scan(), at_verify(), at_codes()];
+        for app in &apps {
+            for (w, h) in [(1, 1), (20, 5), (49, 13), (50, 14), (60, 20), (80, 24), (120, 40), (300, 10)] {
+                let text = render(app, w, h).backend().to_string();
+                if w < MIN_WIDTH || h < MIN_HEIGHT {
+                    assert!(text.contains("Terminal") || w < 20, "{w}x{h}: {text}");
+                }
+            }
+        }
+    }
+}

@@ -51,7 +51,8 @@ impl ClipboardEnv {
 pub enum CopyMethod {
     /// Set on the system clipboard and read back: it is there.
     SystemClipboard,
-    /// Written to the terminal as OSC 52 (wrapped for tmux when `tmux`); nobody confirms it arrived.
+    /// Written to the terminal as OSC 52 (inside tmux: plain and wrapped for passthrough); nobody confirms
+    /// it arrived.
     Osc52 { tmux: bool },
 }
 
@@ -64,8 +65,8 @@ impl CopyMethod {
                 "Sent to your terminal's clipboard with OSC 52. Not every terminal allows this: paste to check."
             }
             CopyMethod::Osc52 { tmux: true } => {
-                "Sent to your terminal's clipboard with OSC 52 through tmux (needs tmux's allow-passthrough). \
-                 Not every terminal allows this: paste to check."
+                "Sent to your terminal's clipboard with OSC 52 through tmux (needs tmux's set-clipboard \
+                 or allow-passthrough on). Not every terminal allows this: paste to check."
             }
         }
     }
@@ -110,7 +111,9 @@ impl Clipboard {
     ///
     /// With a local display, sets the system clipboard and reads it back; only a matching read counts.
     /// Otherwise, or when that fails, writes the OSC 52 sequence into `terminal` (the caller passes a
-    /// buffer and writes it to the tty between draws) and says so.
+    /// buffer and writes it to the tty between draws) and says so. Inside tmux that is the plain
+    /// sequence followed by the passthrough-wrapped one: tmux's `set-clipboard on` takes the first,
+    /// `allow-passthrough on` the second.
     pub fn copy(&mut self, text: &str, terminal: &mut dyn Write) -> Result<CopyMethod, CopyError> {
         if self.env.use_system_clipboard() && self.copy_to_system(text) {
             return Ok(CopyMethod::SystemClipboard);
@@ -120,8 +123,15 @@ impl Clipboard {
             return Err(CopyError::TooLong { encoded, max: OSC52_MAX_ENCODED });
         }
         let tmux = self.env.tmux;
+        let mut sequence = osc52_sequence(text, false);
+        if tmux {
+            // tmux drops both by default: the plain sequence works with `set-clipboard on` (tmux keeps a
+            // paste buffer and forwards it), the wrapped one with `allow-passthrough on`. Either may be
+            // set, so send both; a terminal that gets both just sets the same text twice.
+            sequence.push_str(&osc52_sequence(text, true));
+        }
         terminal
-            .write_all(osc52_sequence(text, tmux).as_bytes())
+            .write_all(sequence.as_bytes())
             .and_then(|()| terminal.flush())
             .map_err(|e| CopyError::Write(e.to_string()))?;
         Ok(CopyMethod::Osc52 { tmux })
@@ -217,11 +227,11 @@ mod tests {
     }
 
     #[test]
-    fn copy_over_ssh_in_tmux_writes_wrapped_osc52() {
+    fn copy_over_ssh_in_tmux_writes_plain_and_wrapped_osc52() {
         let mut clipboard = Clipboard::new(ClipboardEnv { display: true, ssh: true, tmux: true });
         let mut out = Vec::new();
         assert_eq!(clipboard.copy("hello", &mut out), Ok(CopyMethod::Osc52 { tmux: true }));
-        assert_eq!(out, osc52_sequence("hello", true).as_bytes());
+        assert_eq!(out, b"\x1b]52;c;aGVsbG8=\x07\x1bPtmux;\x1b\x1b]52;c;aGVsbG8=\x07\x1b\\");
         assert!(clipboard.system.is_none(), "a forwarded display is not the user's clipboard");
     }
 

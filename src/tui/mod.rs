@@ -7,6 +7,9 @@ pub mod savefile;
 pub mod screens;
 pub mod widgets;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 /// A demo account shown on the sign-in screen in demo mode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoAccount {

@@ -149,7 +149,7 @@ impl LoginScreen {
     pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
         let width = area.width.min(64);
         let warning_rows: u16 = if self.insecure { 3 } else { 0 };
-        let height = (11 + warning_rows).min(area.height);
+        let height = (8 + warning_rows).min(area.height);
         let [box_area, demo_area] = Layout::vertical([Constraint::Length(height), Constraint::Length(2)])
             .areas(centered(area, width, height + 2));
         let block = Block::bordered().title(Line::from(" Sign in ").bold());

@@ -136,7 +136,7 @@ impl SecondFactorScreen {
             Line::from(PROMPT),
         ]);
         Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
-        FieldView { label: "Code", field: &self.field, focused: !self.pending, label_width: 5 }.render(field, buf);
+        FieldView { label: "Code", field: &self.field, focused: !self.pending, label_width: 5 }.render(Rect { width: field.width.min(28), ..field }, buf);
         let mut lines = Vec::new();
         if self.pending {
             lines.push(Line::from(format!("{} Checking the code…", ui.spinner)).cyan());

@@ -184,7 +184,7 @@ impl VerifyStep {
         );
         Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
         FieldView { label: "Code", field: &self.field, focused: !self.is_pending(), label_width: 5 }
-            .render(field, buf);
+            .render(Rect { width: field.width.min(24), ..field }, buf);
         let mut lines = Vec::new();
         match &self.check {
             Some(Check::Running { .. }) => lines.push(

@@ -1,0 +1,176 @@
+//! Fixtures for the app's tests: a fixed clock, canned API answers, synthetic keys, rendering.
+
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::DemoAccount;
+use super::app::{App, Effect, Msg, Now, Reply, Screen};
+use crate::domain::{
+    Challenge, ConfirmResponse, Enrollment, Health, LoginResponse, Me, SecondFactorMethod, SecretString, Session,
+    TwoFactorStatus,
+};
+
+pub const URL: &str = "http://127.0.0.1:8080";
+/// The wall clock of every test: snapshots never see the real time.
+pub const WALL: OffsetDateTime = datetime!(2026-11-28 12:00:00 UTC);
+/// The monotonic origin; only differences from it matter, so tests stay deterministic.
+pub static T0: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// 30 characters, the size the QR layout must handle at 80x24.
+pub const LONG_ACCOUNT: &str = "jonathan.q.public@example.test";
+pub const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+pub fn otpauth_uri() -> String {
+    format!("otpauth://totp/usercenter:jonathan.q.public%40example.test?secret={SECRET}&issuer=usercenter")
+}
+
+pub fn at(secs: u64) -> Now {
+    Now { instant: *T0 + Duration::from_secs(secs), wall: WALL + Duration::from_secs(secs) }
+}
+
+pub fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+pub fn press(app: &mut App, code: KeyCode) -> Option<Effect> {
+    app.update(Msg::Key(key(code)))
+}
+
+pub fn ctrl_c(app: &mut App) -> Option<Effect> {
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)))
+}
+
+/// Types `text` key by key; returns the effects it caused.
+pub fn type_text(app: &mut App, text: &str) -> Vec<Effect> {
+    text.chars().filter_map(|c| press(app, KeyCode::Char(c))).collect()
+}
+
+pub fn reply(app: &mut App, reply: Reply) -> Option<Effect> {
+    app.update(Msg::Api(at(0), reply))
+}
+
+pub fn me(enabled: bool, remaining: u32) -> Me {
+    Me {
+        username: "alice".into(),
+        two_factor: TwoFactorStatus {
+            enabled,
+            enabled_at: enabled.then_some(datetime!(2026-11-01 09:30:00 UTC)),
+            backup_codes_remaining: remaining,
+            pending_enrollment: false,
+        },
+    }
+}
+
+pub fn session(remaining: Option<u32>) -> Session {
+    Session { token: "token-1".into(), expires_at: WALL, backup_codes_remaining: remaining }
+}
+
+pub fn challenge() -> Challenge {
+    Challenge {
+        challenge: "challenge-1".into(),
+        expires_at: WALL,
+        methods: vec![SecondFactorMethod::Totp, SecondFactorMethod::BackupCode],
+    }
+}
+
+pub fn enrollment() -> Enrollment {
+    Enrollment {
+        secret: SECRET.into(),
+        otpauth_uri: otpauth_uri().into(),
+        issuer: "usercenter".into(),
+        account: LONG_ACCOUNT.into(),
+        algorithm: "SHA1".into(),
+        digits: 6,
+        period: 30,
+        expires_at: WALL,
+    }
+}
+
+pub fn backup_codes() -> Vec<SecretString> {
+    [
+        "abcde-fghjk", "mnpqr-stuvw", "xyz23-45678", "9abcd-efghj", "kmnpq-rstuv", "wxyz2-34567",
+        "89abc-defgh", "jkmnp-qrstu", "vwxyz-23456", "789ab-cdefg",
+    ]
+    .into_iter()
+    .map(SecretString::from)
+    .collect()
+}
+
+pub fn confirmed() -> ConfirmResponse {
+    ConfirmResponse { enabled: true, backup_codes: backup_codes() }
+}
+
+/// The app on the sign-in screen, the server having answered the health check.
+pub fn app() -> App {
+    let mut app = App::new(URL, None);
+    assert_eq!(app.start(), Some(Effect::CheckHealth));
+    reply(&mut app, Reply::Health(Ok(Health { status: "ok".into() })));
+    assert!(matches!(app.screen, Screen::Login(_)));
+    app
+}
+
+pub fn demo_app() -> App {
+    let demo = DemoAccount { username: "demo".into(), password: "demo-password".into() };
+    let mut app = App::new(URL, Some(demo));
+    reply(&mut app, Reply::Health(Ok(Health { status: "ok".into() })));
+    app
+}
+
+/// Types a username and password and presses Enter; returns the effect.
+pub fn submit_login(app: &mut App, username: &str, password: &str) -> Option<Effect> {
+    type_text(app, username);
+    press(app, KeyCode::Tab);
+    type_text(app, password);
+    press(app, KeyCode::Enter)
+}
+
+/// Signed in (2FA off or on, as `me` says) and on the user center.
+pub fn signed_in(me: Me) -> App {
+    let mut app = app();
+    submit_login(&mut app, "alice", "pw");
+    let effect = reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
+    assert_eq!(effect, Some(Effect::LoadMe { token: "token-1".into() }));
+    reply(&mut app, Reply::Me(Ok(me)));
+    assert!(matches!(app.screen, Screen::Home(_)));
+    app
+}
+
+/// In the enable wizard, at the Scan step with [`enrollment`].
+pub fn at_scan() -> App {
+    let mut app = signed_in(me(false, 0));
+    press(&mut app, KeyCode::Char('e'));
+    type_text(&mut app, "pw");
+    press(&mut app, KeyCode::Enter);
+    reply(&mut app, Reply::EnrollmentStarted(Ok(enrollment())));
+    app
+}
+
+pub fn at_verify() -> App {
+    let mut app = at_scan();
+    press(&mut app, KeyCode::Enter);
+    app
+}
+
+pub fn at_codes() -> App {
+    let mut app = at_verify();
+    type_text(&mut app, "123456");
+    reply(&mut app, Reply::Confirmed(Ok(confirmed())));
+    app
+}
+
+pub fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    terminal.draw(|frame| frame.render_widget(app, frame.area())).expect("draw");
+    terminal
+}
+
+/// The 80x24 screen as text, for `contains` checks.
+pub fn screen_text(app: &App) -> String {
+    render(app, 80, 24).backend().to_string()
+}
