@@ -155,6 +155,10 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
 /// [`start`] with an injected clock, so tests can move time.
 pub async fn start_with_clock(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<RunningServer> {
     check_issuer(&config.issuer)?;
+    if store::is_postgres_url(&config.database_url) && config.key_file.is_none() {
+        // Refuse before connecting: the message then names the real problem.
+        crypto::load_server_key(None, None, true)?;
+    }
     let opened = store::open(&config.database_url).await?;
     let keys = crypto::load_server_key(
         config.key_file.as_deref(),

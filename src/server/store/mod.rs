@@ -181,7 +181,7 @@ pub struct OpenedStore {
 
 /// Opens (creating if missing) the database at `url` and applies its migrations.
 pub async fn open(url: &str) -> anyhow::Result<OpenedStore> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres_url(url) {
         let store = PostgresStore::connect(url).await?;
         Ok(OpenedStore { store: Arc::new(store), sqlite_file: None, is_postgres: true })
     } else if url.starts_with("sqlite:") {
@@ -191,6 +191,10 @@ pub async fn open(url: &str) -> anyhow::Result<OpenedStore> {
         Err(anyhow::anyhow!("unsupported database URL (use sqlite://PATH or postgres://…)"))
             .with_context(|| format!("cannot open the database {}", redact_url(url)))
     }
+}
+
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// The URL without a password, for messages.
@@ -500,7 +504,7 @@ macro_rules! impl_sql_store {
                 Box::pin(async move {
                     let mut tx = self.begin_write().await?;
                     // A no-op write first: it takes the row lock and checks that 2FA is on.
-                    let enabled = sqlx::query("UPDATE users SET id = id WHERE id = $1 AND totp_secret IS NOT NULL")
+                    let enabled = sqlx::query("UPDATE users SET totp_enabled_at = totp_enabled_at WHERE id = $1 AND totp_secret IS NOT NULL")
                         .bind(user_id)
                         .execute(&mut *tx)
                         .await?;

@@ -1,0 +1,196 @@
+//! Helpers for the server's end-to-end tests: a database per test (SQLite file, or a fresh PostgreSQL
+//! database when USERCENTER_TEST_POSTGRES_URL is set), servers on 127.0.0.1:0, and a phone's TOTP.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sqlx::Connection as _;
+use usercenter::client::ApiClient;
+use usercenter::domain::{
+    BackupCode, ConfirmResponse, LoginResponse, SecondFactorInput, SecretString, Session, VerificationCode,
+};
+use usercenter::server::{Clock as _, ManualClock, RunningServer, ServerConfig, start_with_clock};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const POSTGRES_ENV: &str = "USERCENTER_TEST_POSTGRES_URL";
+
+/// One test's database; a PostgreSQL database is dropped when this is.
+pub struct TestDb {
+    pub url: String,
+    pub key_file: PathBuf,
+    pub dir: tempfile::TempDir,
+    /// SQLite only: the database file.
+    pub sqlite_file: Option<PathBuf>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("usercenter.db");
+        let url = format!("sqlite://{}", file.display());
+        let key_file = dir.path().join("usercenter.db.key");
+        Self { url, key_file, dir, sqlite_file: Some(file), postgres: None }
+    }
+
+    /// A fresh database with a random name, or `None` (with a note) when the variable is unset.
+    pub async fn postgres() -> Option<Self> {
+        let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+            eprintln!("skipped: set {POSTGRES_ENV} to run this test against PostgreSQL");
+            return None;
+        };
+        let name = format!("uc_test_{:016x}", rand::random::<u64>());
+        let mut admin =
+            sqlx::PgConnection::connect(&admin_url).await.expect("connect to the test PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let mut url = reqwest::Url::parse(&admin_url).unwrap();
+        url.set_path(&format!("/{name}"));
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("server.key");
+        let key: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+        std::fs::write(&key_file, key + "\n").unwrap();
+        Some(Self {
+            url: url.to_string(),
+            key_file,
+            dir,
+            sqlite_file: None,
+            postgres: Some((admin_url, name)),
+        })
+    }
+
+    pub fn config(&self) -> ServerConfig {
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: self.url.clone(),
+            issuer: "usercenter".into(),
+            key_file: self.postgres.as_ref().map(|_| self.key_file.clone()),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else { return };
+        // Drop runs outside any runtime we may block: use a thread with its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut admin)
+                    .await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database");
+        }
+    }
+}
+
+/// A server on the test database, with a manual clock starting at the real time.
+pub struct TestServer {
+    pub server: Option<RunningServer>,
+    pub client: ApiClient,
+    pub base_url: String,
+    pub clock: ManualClock,
+}
+
+impl TestServer {
+    pub async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, ManualClock::starting_now()).await
+    }
+
+    /// Several servers on one database share a clock, as processes share the system clock.
+    pub async fn start_with(db: &TestDb, clock: ManualClock) -> Self {
+        let server = start_with_clock(db.config(), Arc::new(clock.clone())).await.unwrap();
+        let base_url = format!("http://{}", server.addr());
+        let client = ApiClient::new(&base_url).unwrap();
+        Self { server: Some(server), client, base_url, clock }
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap();
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.unix()
+    }
+
+    pub async fn login_token(&self, username: &str) -> SecretString {
+        match self.client.login(username, &SecretString::new(PASSWORD)).await.unwrap() {
+            LoginResponse::Authenticated(session) => session.token,
+            LoginResponse::SecondFactorRequired(_) => panic!("2FA unexpectedly on"),
+        }
+    }
+
+    pub async fn challenge(&self, username: &str) -> SecretString {
+        match self.client.login(username, &SecretString::new(PASSWORD)).await.unwrap() {
+            LoginResponse::SecondFactorRequired(challenge) => challenge.challenge,
+            LoginResponse::Authenticated(_) => panic!("2FA unexpectedly off"),
+        }
+    }
+
+    /// Enables 2FA as a person would: scan the URI into a "phone", type its current code.
+    pub async fn enable(&self, token: &SecretString) -> (Phone, ConfirmResponse) {
+        let enrollment = self.client.start_enrollment(token, &SecretString::new(PASSWORD)).await.unwrap();
+        let phone = Phone::scan(enrollment.otpauth_uri.expose());
+        let confirmed = self.client.confirm_enrollment(token, &phone.code_at(self.now())).await.unwrap();
+        (phone, confirmed)
+    }
+
+    pub async fn sign_in_with(&self, challenge: &SecretString, input: SecondFactorInput) -> Session {
+        self.client.second_factor(challenge, &input).await.unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Dropping a RunningServer stops it too; nothing to wait for here.
+        self.server.take();
+    }
+}
+
+/// An authenticator app: built from the otpauth URI alone.
+pub struct Phone(totp_rs::Totp);
+
+impl Phone {
+    pub fn scan(uri: &str) -> Self {
+        Self(totp_rs::Totp::from_url(uri).expect("the otpauth URI must be readable by an authenticator"))
+    }
+
+    pub fn code_at(&self, unix: i64) -> VerificationCode {
+        VerificationCode::parse(&self.0.generate(u64::try_from(unix).unwrap()).to_string()).unwrap()
+    }
+
+    pub fn input_at(&self, unix: i64) -> SecondFactorInput {
+        SecondFactorInput::Totp(self.code_at(unix))
+    }
+
+    pub fn secret_base32(&self) -> String {
+        self.0.secret().to_base32()
+    }
+
+    pub fn secret_bytes(&self) -> Vec<u8> {
+        self.0.secret().as_bytes().to_vec()
+    }
+}
+
+pub fn backup(code: &SecretString) -> SecondFactorInput {
+    SecondFactorInput::Backup(BackupCode::parse(code.expose()).unwrap())
+}
+
+/// A six-digit code that is not `right`.
+pub fn wrong_code(right: &VerificationCode) -> SecondFactorInput {
+    let wrong = if right.expose() == "000000" { "111111" } else { "000000" };
+    SecondFactorInput::Totp(VerificationCode::parse(wrong).unwrap())
+}
