@@ -1,7 +1,8 @@
-//! The system clipboard for real: copy through arboard on an X server, read back with xclip.
+//! The clipboard for real: copy through arboard on an X server and read it back with xclip; copy with
+//! OSC 52 inside a real tmux and read tmux's paste buffer; fall back when the display is unreachable.
 //!
-//! Needs an X server and xclip; CI runs it under Xvfb (see .ci/run). Without them the X11 test prints
-//! a skip note and passes:
+//! Needs an X server and xclip (CI runs it under Xvfb, see .ci/run), and tmux. Without them the test
+//! concerned prints a skip note and passes:
 //!
 //! ```sh
 //! apt-get install -y xvfb xclip
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use usercenter::tui::clipboard::{Clipboard, ClipboardEnv, CopyMethod, osc52_sequence};
 
-/// Set in the child process of the fallback test.
+/// Set in the child processes of the fallback and tmux tests.
 const CHILD: &str = "USERCENTER_CLIPBOARD_TEST_CHILD";
 
 fn x_server_and_xclip() -> bool {
@@ -95,4 +96,78 @@ fn falls_back_to_osc52_when_the_display_is_unreachable() {
     assert_eq!(clipboard.copy("hello", &mut terminal), Ok(CopyMethod::Osc52 { tmux: false }));
     assert_eq!(terminal, osc52_sequence("hello", false).as_bytes());
     assert!(started.elapsed() < Duration::from_secs(5), "fallback took {:?}", started.elapsed());
+}
+
+/// A tmux server on a private socket, killed on drop.
+struct Tmux {
+    socket: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.arg("-S").arg(&self.socket).arg("-f").arg("/dev/null");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        self.command().args(args).output().expect("run tmux")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").output();
+    }
+}
+
+#[test]
+fn osc52_inside_tmux_reaches_its_paste_buffer() {
+    const TEXT: &str = " 1. abcde-fghij\n 2. klmno-pqrst\n";
+    if std::env::var_os(CHILD).is_some() {
+        // In a tmux pane: TMUX is set by tmux, DISPLAY emptied by the parent, stdout is the pane.
+        let env = ClipboardEnv::from_process();
+        assert_eq!(env, ClipboardEnv { display: false, ssh: false, tmux: true });
+        let mut clipboard = Clipboard::new(env);
+        assert_eq!(clipboard.copy(TEXT, &mut std::io::stdout()), Ok(CopyMethod::Osc52 { tmux: true }));
+        return;
+    }
+    if !Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let tmux = Tmux { socket: dir.path().join("tmux.sock"), _dir: dir };
+    assert!(tmux.run(&["new-session", "-d", "-x", "80", "-y", "24", "sleep 60"]).status.success());
+    // tmux ignores OSC 52 from programs unless set-clipboard is on (the default is "external").
+    assert!(tmux.run(&["set-option", "-g", "set-clipboard", "on"]).status.success());
+    let exe = std::env::current_exe().expect("test binary path");
+    let child =
+        format!("{} osc52_inside_tmux_reaches_its_paste_buffer --exact --nocapture; sleep 30", exe.display());
+    let set = |var: &str| format!("{var}=");
+    let output = tmux
+        .command()
+        .args(["new-window", "-d", "-n", "clip", "-e", &format!("{CHILD}=1"), "-e", &set("DISPLAY")])
+        .args(["-e", &set("WAYLAND_DISPLAY"), "-e", &set("SSH_CONNECTION"), "-e", &set("SSH_CLIENT")])
+        .args(["-e", &set("SSH_TTY"), &child])
+        .output()
+        .expect("run tmux new-window");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let started = Instant::now();
+    loop {
+        let buffer = tmux.run(&["show-buffer"]);
+        if buffer.status.success() {
+            assert_eq!(String::from_utf8_lossy(&buffer.stdout), TEXT);
+            break;
+        }
+        let pane = tmux.run(&["capture-pane", "-p", "-t", ":clip"]);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no tmux paste buffer after 20 s; the pane shows:\n{}",
+            String::from_utf8_lossy(&pane.stdout)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
