@@ -99,21 +99,52 @@ impl Reply {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Effect {
     CheckHealth,
-    Login { username: String, password: SecretString },
-    SecondFactor { challenge: SecretString, input: SecondFactorInput },
-    LoadMe { token: SecretString },
-    Logout { token: SecretString },
-    StartEnrollment { token: SecretString, password: SecretString },
-    ConfirmEnrollment { token: SecretString, code: VerificationCode },
-    CancelEnrollment { token: SecretString },
-    RegenerateCodes { token: SecretString, password: SecretString },
-    Disable { token: SecretString, password: SecretString },
+    Login {
+        username: String,
+        password: SecretString,
+    },
+    SecondFactor {
+        challenge: SecretString,
+        input: SecondFactorInput,
+    },
+    LoadMe {
+        token: SecretString,
+    },
+    Logout {
+        token: SecretString,
+    },
+    StartEnrollment {
+        token: SecretString,
+        password: SecretString,
+    },
+    ConfirmEnrollment {
+        token: SecretString,
+        code: VerificationCode,
+    },
+    CancelEnrollment {
+        token: SecretString,
+    },
+    RegenerateCodes {
+        token: SecretString,
+        password: SecretString,
+    },
+    Disable {
+        token: SecretString,
+        password: SecretString,
+    },
     /// Copy to the clipboard; answered by `Msg::Copied`.
     Copy(SecretString),
     /// Save to `path_input` (`~` expanded by the runtime); answered by `Msg::Saved`.
-    Save { path_input: String, contents: SecretString, overwrite: bool },
+    Save {
+        path_input: String,
+        contents: SecretString,
+        overwrite: bool,
+    },
     /// Leave the app; on the way out, end the session and cancel a pending setup (best effort).
-    Quit { token: Option<SecretString>, cancel_enrollment: bool },
+    Quit {
+        token: Option<SecretString>,
+        cancel_enrollment: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -334,7 +365,8 @@ impl App {
         let username = self.me.take().map(|me| me.username).unwrap_or_default();
         self.token = None;
         self.overlay = None;
-        let mut login = self.login_screen().with_notice(Notice::warning(ClientError::Unauthorized.to_string()));
+        let mut login =
+            self.login_screen().with_notice(Notice::warning(ClientError::Unauthorized.to_string()));
         if !username.is_empty() {
             login = login.with_username(&username);
         }
@@ -479,13 +511,17 @@ impl App {
             }
             Screen::Regenerate(r) => match r.on_key(&key) {
                 RegenIntent::Nothing => None,
-                RegenIntent::Submit(password) => self.with_token(|token| Effect::RegenerateCodes { token, password }),
+                RegenIntent::Submit(password) => {
+                    self.with_token(|token| Effect::RegenerateCodes { token, password })
+                }
                 RegenIntent::Leave => self.go_home(None, false),
                 RegenIntent::Codes(intent) => self.on_codes_intent(intent),
             },
             Screen::Disable(d) => match d.on_key(&key) {
                 DisableIntent::Nothing => None,
-                DisableIntent::Disable(password) => self.with_token(|token| Effect::Disable { token, password }),
+                DisableIntent::Disable(password) => {
+                    self.with_token(|token| Effect::Disable { token, password })
+                }
                 DisableIntent::Leave => self.go_home(None, false),
             },
         }
@@ -671,7 +707,8 @@ impl App {
                 match result {
                     Ok(me) if me.two_factor.enabled => {
                         self.me = Some(me);
-                        self.screen = Screen::Regenerate(RegenerateScreen::new(RegenReason::CodesNeverArrived));
+                        self.screen =
+                            Screen::Regenerate(RegenerateScreen::new(RegenReason::CodesNeverArrived));
                     }
                     Ok(me) => {
                         self.me = Some(me);
@@ -699,7 +736,9 @@ impl App {
         self.token = None;
         let notice = match result {
             Ok(()) | Err(ClientError::Unauthorized) => Notice::success("Signed out."),
-            Err(e) => Notice::warning(format!("Signed out on this computer, but the server was not told: {e}")),
+            Err(e) => {
+                Notice::warning(format!("Signed out on this computer, but the server was not told: {e}"))
+            }
         };
         self.screen = Screen::Login(self.login_screen().with_username(&username).with_notice(notice));
         None
@@ -760,7 +799,11 @@ impl App {
         }
     }
 
-    fn on_regenerated(&mut self, result: Result<BackupCodesResponse, ClientError>, now: Now) -> Option<Effect> {
+    fn on_regenerated(
+        &mut self,
+        result: Result<BackupCodesResponse, ClientError>,
+        now: Now,
+    ) -> Option<Effect> {
         let Screen::Regenerate(r) = &mut self.screen else { return None };
         let RegenStage::Password(form) = &mut r.stage else { return None };
         if !form.pending {
@@ -875,11 +918,16 @@ impl Widget for &App {
             Some(Overlay::Help) => help::render(area, buf),
             Some(Overlay::QuitConfirm) => {
                 let lines = vec![
-                    Line::from("Your backup codes were neither copied nor saved, and they are not shown again."),
+                    Line::from(
+                        "Your backup codes were neither copied nor saved, and they are not shown again.",
+                    ),
                     Line::from(""),
                     Line::from("Quit anyway? y quits · n stays (Ctrl-C again quits)").bold(),
                 ];
-                Popup::new("Quit?", lines).warning().width(60).render(area, buf);
+                Popup::new("Quit?", lines)
+                    .warning()
+                    .width(area.width.saturating_sub(4).min(76))
+                    .render(area, buf);
             }
             Some(Overlay::Unreachable(dialog)) => dialog.render(area, buf, &ui),
             None => {}
@@ -961,7 +1009,10 @@ mod tests {
     fn throttled_login_counts_down_from_retry_after() {
         let mut app = app();
         submit_login(&mut app, "alice", "pw");
-        reply(&mut app, Reply::Login(Err(ClientError::TooManyAttempts { retry_after: Duration::from_secs(30) })));
+        reply(
+            &mut app,
+            Reply::Login(Err(ClientError::TooManyAttempts { retry_after: Duration::from_secs(30) })),
+        );
         assert!(screen_text(&app).contains("Too many attempts. Try again in 30 s."));
         assert_eq!(app.tick_interval(), Some(COUNTDOWN_TICK));
         assert_eq!(press(&mut app, KeyCode::Enter), None, "no attempt while throttled");
@@ -1191,7 +1242,9 @@ mod tests {
         let mut app = at_codes();
         press(&mut app, KeyCode::Char('s'));
         let effect = press(&mut app, KeyCode::Enter);
-        let Some(Effect::Save { path_input, contents, overwrite: false }) = effect else { panic!("{effect:?}") };
+        let Some(Effect::Save { path_input, contents, overwrite: false }) = effect else {
+            panic!("{effect:?}")
+        };
         assert_eq!(path_input, crate::tui::savefile::default_path("usercenter"));
         assert!(contents.expose().contains("abcde-fghjk"));
         assert_eq!(press(&mut app, KeyCode::Enter), None, "one save at a time");
@@ -1306,5 +1359,16 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use crate::tui::testing::*;
+
+    #[test]
+    fn too_small() {
+        let app = signed_in(me(true, 10));
+        insta::assert_snapshot!(render(&app, 20, 5).backend());
     }
 }

@@ -62,11 +62,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 /// Logs go to the file named by USERCENTER_LOG, never to the terminal; without it, nowhere.
 fn init_logging() -> anyhow::Result<()> {
     let Some(path) = std::env::var_os("USERCENTER_LOG") else { return Ok(()) };
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", PathBuf::from(&path).display()))?;
+    let file =
+        std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| {
+            anyhow::anyhow!("cannot open the log file {}: {e}", PathBuf::from(&path).display())
+        })?;
     let _ = tracing_subscriber::fmt()
         .with_writer(Mutex::new(file))
         .with_ansi(false)

@@ -12,8 +12,8 @@ use time::macros::datetime;
 use super::DemoAccount;
 use super::app::{App, Effect, Msg, Now, Reply, Screen};
 use crate::domain::{
-    Challenge, ConfirmResponse, Enrollment, Health, LoginResponse, Me, SecondFactorMethod, SecretString, Session,
-    TwoFactorStatus,
+    Challenge, ConfirmResponse, Enrollment, Health, LoginResponse, Me, SecondFactorMethod, SecretString,
+    Session, TwoFactorStatus,
 };
 
 pub const URL: &str = "http://127.0.0.1:8080";
@@ -94,8 +94,16 @@ pub fn enrollment() -> Enrollment {
 
 pub fn backup_codes() -> Vec<SecretString> {
     [
-        "abcde-fghjk", "mnpqr-stuvw", "xyz23-45678", "9abcd-efghj", "kmnpq-rstuv", "wxyz2-34567",
-        "89abc-defgh", "jkmnp-qrstu", "vwxyz-23456", "789ab-cdefg",
+        "abcde-fghjk",
+        "mnpqr-stuvw",
+        "xyz23-45678",
+        "9abcd-efghj",
+        "kmnpq-rstuv",
+        "wxyz2-34567",
+        "89abc-defgh",
+        "jkmnp-qrstu",
+        "vwxyz-23456",
+        "789ab-cdefg",
     ]
     .into_iter()
     .map(SecretString::from)

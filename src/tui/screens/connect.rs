@@ -65,10 +65,9 @@ impl ConnectScreen {
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
         let (title, lines) = match &self.state {
-            ConnectState::Checking => (
-                "Connecting",
-                vec![Line::from(format!("{} Connecting to {}…", ui.spinner, self.url)).cyan()],
-            ),
+            ConnectState::Checking => {
+                ("Connecting", vec![Line::from(format!("{} Connecting to {}…", ui.spinner, self.url)).cyan()])
+            }
             ConnectState::Failed(error) => (
                 "Cannot reach the server",
                 vec![
@@ -82,5 +81,50 @@ impl ConnectScreen {
             ),
         };
         Popup::new(title, lines).width(72).render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyCode;
+
+    use crate::client::ClientError;
+    use crate::tui::app::{App, Reply};
+    use crate::tui::testing::*;
+
+    fn refused() -> ClientError {
+        ClientError::Unreachable {
+            url: format!("{URL}/v1/health"),
+            cause: "connection refused (os error 111)".into(),
+        }
+    }
+
+    #[test]
+    fn connecting() {
+        let app = App::new(URL, None);
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn unreachable_at_start() {
+        let mut app = App::new(URL, None);
+        reply(&mut app, Reply::Health(Err(refused())));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn unreachable_dialog_over_sign_in() {
+        let mut app = app();
+        submit_login(&mut app, "alice", "pw");
+        reply(
+            &mut app,
+            Reply::Login(Err(ClientError::Unreachable {
+                url: format!("{URL}/v1/auth/login"),
+                cause: "connection refused (os error 111)".into(),
+            })),
+        );
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+        press(&mut app, KeyCode::Esc);
+        assert!(app.overlay.is_none());
     }
 }

@@ -5,12 +5,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Stylize;
 use ratatui::text::Line;
-use ratatui::widgets::Widget;
 
 use super::common::Ui;
 use super::password_form::{FormIntent, PasswordForm, render_password_panel};
 use crate::domain::SecretString;
-use crate::tui::widgets::popup::Popup;
 
 #[derive(Debug)]
 pub struct DisableScreen {
@@ -86,14 +84,19 @@ impl DisableScreen {
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
-        let intro = vec![
+        let mut intro = vec![
             Line::from(
                 "Without two-factor authentication, your password alone signs you in. The codes from your \
                  authenticator app and all your backup codes stop working.",
             ),
             Line::from(""),
-            Line::from("Enter your password to continue."),
         ];
+        if self.confirming.is_some() {
+            intro
+                .push(Line::from("Turn off two-factor authentication for this account? y/n").bold().yellow());
+        } else {
+            intro.push(Line::from("Enter your password to continue."));
+        }
         render_password_panel(
             "Disable two-factor authentication",
             intro,
@@ -103,13 +106,29 @@ impl DisableScreen {
             ui,
             "Turning off two-factor authentication…",
         );
-        if self.confirming.is_some() {
-            let lines = vec![
-                Line::from("Turn off two-factor authentication for this account?"),
-                Line::from(""),
-                Line::from("y yes, turn it off · n no, keep it on").bold(),
-            ];
-            Popup::new("Are you sure?", lines).warning().width(58).render(area, buf);
-        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyCode;
+
+    use crate::tui::testing::*;
+
+    #[test]
+    fn disable_password() {
+        let mut app = signed_in(me(true, 10));
+        press(&mut app, KeyCode::Char('d'));
+        type_text(&mut app, "pw");
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn disable_confirm() {
+        let mut app = signed_in(me(true, 10));
+        press(&mut app, KeyCode::Char('d'));
+        type_text(&mut app, "pw");
+        press(&mut app, KeyCode::Enter);
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 }

@@ -29,9 +29,25 @@ pub const KEYS: [(&str, &str); 14] = [
 pub fn render(area: Rect, buf: &mut Buffer) {
     let mut lines: Vec<Line<'static>> = KEYS
         .iter()
-        .map(|(keys, what)| Line::from(vec![Span::raw(format!("{keys:<16}")).bold().cyan(), Span::raw(*what)]))
+        .map(|(keys, what)| {
+            Line::from(vec![Span::raw(format!("{keys:<16}")).bold().cyan(), Span::raw(*what)])
+        })
         .collect();
     lines.push(Line::from(""));
     lines.push(Line::from("Press any key to close.").dark_gray());
     Popup::new("Keys", lines).width(72).render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyCode;
+
+    use crate::tui::testing::*;
+
+    #[test]
+    fn help_overlay() {
+        let mut app = signed_in(me(true, 10));
+        press(&mut app, KeyCode::Char('?'));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
 }

@@ -251,7 +251,10 @@ impl HomeScreen {
                 lines.push(few_codes_nudge(left).line());
             }
         } else {
-            lines.push(Line::from(vec![Span::raw("  Status:        "), Span::styled("Off", Style::new().yellow().bold())]));
+            lines.push(Line::from(vec![
+                Span::raw("  Status:        "),
+                Span::styled("Off", Style::new().yellow().bold()),
+            ]));
             lines.push(Line::from(""));
             lines.push(Line::from(
                 "Protect your account with a code from an authenticator app on your phone, asked at each sign-in.",
@@ -276,7 +279,10 @@ impl HomeScreen {
 fn profile_lines(me: &Me, url: &str) -> Vec<Line<'static>> {
     let status = if me.two_factor.enabled { "On" } else { "Off" };
     vec![
-        Line::from(vec![Span::raw("Username:                   "), Span::styled(me.username.clone(), Style::new().bold())]),
+        Line::from(vec![
+            Span::raw("Username:                   "),
+            Span::styled(me.username.clone(), Style::new().bold()),
+        ]),
         Line::from(format!("Two-factor authentication:  {status}")),
         Line::from(format!("Server:                     {url}")),
     ]
@@ -288,4 +294,53 @@ pub fn few_codes_nudge(left: u32) -> Notice {
     Notice::warning(format!(
         "Only {left} backup {codes} left. Generate new ones (Security › Generate new backup codes) so you are not locked out."
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyCode;
+
+    use crate::domain::LoginResponse;
+    use crate::tui::app::Reply;
+    use crate::tui::testing::*;
+
+    #[test]
+    fn security_off() {
+        let app = signed_in(me(false, 0));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn security_on_after_backup_code_login() {
+        let mut app = app();
+        submit_login(&mut app, "alice", "pw");
+        reply(&mut app, Reply::Login(Ok(LoginResponse::SecondFactorRequired(challenge()))));
+        type_text(&mut app, "abcde-fghjk");
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, Reply::SecondFactor(Ok(session(Some(2)))));
+        reply(&mut app, Reply::Me(Ok(me(true, 2))));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn security_actions_focused() {
+        let mut app = signed_in(me(true, 10));
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::Down);
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn profile() {
+        let mut app = signed_in(me(true, 10));
+        press(&mut app, KeyCode::Up);
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn log_out() {
+        let mut app = signed_in(me(true, 10));
+        press(&mut app, KeyCode::Down);
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
 }

@@ -15,10 +15,9 @@ use crate::client::ClientError;
 use crate::domain::SecretString;
 use crate::tui::DemoAccount;
 use crate::tui::widgets::input::{FieldView, TextField};
-use crate::tui::widgets::popup::centered;
+use crate::tui::widgets::popup::{centered, wrapped_height};
 
-pub const INSECURE_WARNING: &str =
-    "The connection is not encrypted (plain http:// to another machine): your password can be read on the way.";
+pub const INSECURE_WARNING: &str = "The connection is not encrypted (plain http:// to another machine): your password can be read on the way.";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginFocus {
@@ -148,7 +147,11 @@ impl LoginScreen {
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
         let width = area.width.min(64);
-        let warning_rows: u16 = if self.insecure { 3 } else { 0 };
+        let warning_rows: u16 = if self.insecure {
+            wrapped_height(&[Line::from(format!("! {INSECURE_WARNING}"))], width.saturating_sub(4))
+        } else {
+            0
+        };
         let height = (8 + warning_rows).min(area.height);
         let [box_area, demo_area] = Layout::vertical([Constraint::Length(height), Constraint::Length(2)])
             .areas(centered(area, width, height + 2));
@@ -201,5 +204,73 @@ impl LoginScreen {
             let line = Line::from(format!("Demo account: {} / {}", demo.username, demo.password)).dark_gray();
             Paragraph::new(line).centered().render(demo_area, buf);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::client::ClientError;
+    use crate::domain::Health;
+    use crate::tui::app::{App, Reply};
+    use crate::tui::testing::*;
+
+    #[test]
+    fn sign_in() {
+        let mut app = app();
+        type_text(&mut app, "alice");
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn sign_in_demo() {
+        let app = demo_app();
+        let text = render(&app, 80, 24).backend().to_string();
+        assert!(text.contains("Demo account: demo / demo-password"));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn sign_in_not_encrypted() {
+        let mut app = App::new("http://platform.example.com", None);
+        reply(&mut app, Reply::Health(Ok(Health { status: "ok".into() })));
+        let text = render(&app, 80, 24).backend().to_string();
+        assert!(text.contains("connection is not encrypted"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn signing_in() {
+        let mut app = app();
+        submit_login(&mut app, "alice", "pw");
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn wrong_password() {
+        let mut app = app();
+        submit_login(&mut app, "alice", "wrong");
+        reply(&mut app, Reply::Login(Err(ClientError::InvalidCredentials)));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn throttled() {
+        let mut app = app();
+        submit_login(&mut app, "alice", "pw");
+        reply(
+            &mut app,
+            Reply::Login(Err(ClientError::TooManyAttempts { retry_after: Duration::from_secs(60) })),
+        );
+        app.update(crate::tui::app::Msg::Tick(*T0 + Duration::from_secs(18)));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn session_ended() {
+        let mut app = signed_in(me(false, 0));
+        reply(&mut app, Reply::Me(Err(ClientError::Unauthorized)));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 }

@@ -97,7 +97,11 @@ impl RegenerateScreen {
                     );
                     intro.push(Line::from(""));
                 }
-                intro.push(Line::from("! Your current backup codes stop working as soon as new ones are made.").yellow().bold());
+                intro.push(
+                    Line::from("! Your current backup codes stop working as soon as new ones are made.")
+                        .yellow()
+                        .bold(),
+                );
                 intro.push(Line::from(""));
                 intro.push(Line::from("Enter your password to generate ten new backup codes."));
                 render_password_panel(
@@ -112,5 +116,41 @@ impl RegenerateScreen {
             }
             RegenStage::Codes(codes) => codes.render(area, buf, ui),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyCode;
+
+    use crate::client::ClientError;
+    use crate::domain::BackupCodesResponse;
+    use crate::tui::app::Reply;
+    use crate::tui::testing::*;
+
+    #[test]
+    fn regenerate_password() {
+        let mut app = signed_in(me(true, 3));
+        press(&mut app, KeyCode::Char('g'));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn regenerate_after_lost_codes() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        reply(&mut app, Reply::Confirmed(Err(ClientError::Timeout { url: format!("{URL}/v1/x") })));
+        reply(&mut app, Reply::Me(Ok(me(true, 10))));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn regenerated_codes() {
+        let mut app = signed_in(me(true, 3));
+        press(&mut app, KeyCode::Char('g'));
+        type_text(&mut app, "pw");
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, Reply::Regenerated(Ok(BackupCodesResponse { backup_codes: backup_codes() })));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 }

@@ -136,7 +136,8 @@ impl SecondFactorScreen {
             Line::from(PROMPT),
         ]);
         Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
-        FieldView { label: "Code", field: &self.field, focused: !self.pending, label_width: 5 }.render(Rect { width: field.width.min(28), ..field }, buf);
+        FieldView { label: "Code", field: &self.field, focused: !self.pending, label_width: 5 }
+            .render(Rect { width: field.width.min(28), ..field }, buf);
         let mut lines = Vec::new();
         if self.pending {
             lines.push(Line::from(format!("{} Checking the code…", ui.spinner)).cyan());
@@ -147,5 +148,48 @@ impl SecondFactorScreen {
             lines.extend(self.hints.iter().map(Notice::line));
         }
         Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(status, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::client::ClientError;
+    use crate::domain::LoginResponse;
+    use crate::tui::app::{App, Msg, Reply};
+    use crate::tui::testing::*;
+
+    fn at_second_factor() -> App {
+        let mut app = app();
+        submit_login(&mut app, "alice", "pw");
+        reply(&mut app, Reply::Login(Ok(LoginResponse::SecondFactorRequired(challenge()))));
+        app
+    }
+
+    #[test]
+    fn verification_code() {
+        let mut app = at_second_factor();
+        type_text(&mut app, "12345");
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn invalid_code_with_clock_hint() {
+        let mut app = at_second_factor();
+        type_text(&mut app, "123456");
+        crate::tui::testing::press(&mut app, crossterm::event::KeyCode::Enter);
+        let server_date = Some(WALL + Duration::from_secs(95));
+        app.update(Msg::Api(at(0), Reply::SecondFactor(Err(ClientError::InvalidCode { server_date }))));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn code_already_used() {
+        let mut app = at_second_factor();
+        type_text(&mut app, "abcde-fghjk");
+        crate::tui::testing::press(&mut app, crossterm::event::KeyCode::Enter);
+        reply(&mut app, Reply::SecondFactor(Err(ClientError::CodeAlreadyUsed)));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 }

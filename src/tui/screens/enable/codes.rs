@@ -31,9 +31,15 @@ pub enum CodesKind {
 #[derive(Debug)]
 pub enum CodesMode {
     View,
-    SavePrompt { field: TextField, pending: bool },
+    SavePrompt {
+        field: TextField,
+        pending: bool,
+    },
     /// The file exists: replace it?
-    Replace { path_input: String, pending: bool },
+    Replace {
+        path_input: String,
+        pending: bool,
+    },
     LeaveConfirm,
 }
 
@@ -89,7 +95,10 @@ impl CodesStep {
 
     pub fn is_pending(&self) -> bool {
         self.copying
-            || matches!(self.mode, CodesMode::SavePrompt { pending: true, .. } | CodesMode::Replace { pending: true, .. })
+            || matches!(
+                self.mode,
+                CodesMode::SavePrompt { pending: true, .. } | CodesMode::Replace { pending: true, .. }
+            )
     }
 
     /// True while typing a path, so `?` and letters go to the field.
@@ -114,8 +123,10 @@ impl CodesStep {
                 }
                 KeyCode::Char('s') | KeyCode::Char('S') => {
                     let default = savefile::default_path(&self.issuer);
-                    self.mode =
-                        CodesMode::SavePrompt { field: TextField::plain(PATH_MAX_CHARS).with_text(&default), pending: false };
+                    self.mode = CodesMode::SavePrompt {
+                        field: TextField::plain(PATH_MAX_CHARS).with_text(&default),
+                        pending: false,
+                    };
                     CodesIntent::Nothing
                 }
                 KeyCode::Enter | KeyCode::Esc => {
@@ -140,7 +151,8 @@ impl CodesStep {
                     KeyCode::Enter => {
                         let path_input = field.text().trim().to_owned();
                         if path_input.is_empty() {
-                            self.message = Some(Notice::error("Type a file name, such as ~/backup-codes.txt."));
+                            self.message =
+                                Some(Notice::error("Type a file name, such as ~/backup-codes.txt."));
                             return CodesIntent::Nothing;
                         }
                         *pending = true;
@@ -205,10 +217,8 @@ impl CodesStep {
         };
         match result {
             Ok(path) => {
-                self.message = Some(Notice::success(format!(
-                    "Saved to {} (readable only by you).",
-                    path.display()
-                )));
+                self.message =
+                    Some(Notice::success(format!("Saved to {} (readable only by you).", path.display())));
                 self.saved = Some(path);
                 self.mode = CodesMode::View;
             }
@@ -282,13 +292,16 @@ impl CodesStep {
                     done.push("copied".to_owned());
                 }
                 if !done.is_empty() {
-                    Paragraph::new(Line::from(format!("These codes are {}.", done.join(" and "))).dark_gray())
-                        .wrap(Wrap { trim: false })
-                        .render(prompt, buf);
+                    Paragraph::new(
+                        Line::from(format!("These codes are {}.", done.join(" and "))).dark_gray(),
+                    )
+                    .wrap(Wrap { trim: false })
+                    .render(prompt, buf);
                 }
             }
             CodesMode::SavePrompt { field, pending } => {
-                let [label, input] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(prompt);
+                let [label, input] =
+                    Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(prompt);
                 let text = if *pending {
                     format!("{} Saving…", ui.spinner)
                 } else {
@@ -298,17 +311,23 @@ impl CodesStep {
                 FieldView { label: "File", field, focused: !*pending, label_width: 5 }.render(input, buf);
             }
             CodesMode::Replace { pending, .. } => {
-                let text = if *pending { format!("{} Saving…", ui.spinner) } else { "Replace it? y/n".to_owned() };
+                let text =
+                    if *pending { format!("{} Saving…", ui.spinner) } else { "Replace it? y/n".to_owned() };
                 Line::from(text).bold().yellow().render(prompt, buf);
             }
         }
         if matches!(self.mode, CodesMode::LeaveConfirm) {
             let lines = vec![
-                Line::from("You have neither copied nor saved these backup codes, and they are not shown again."),
+                Line::from(
+                    "You have neither copied nor saved these backup codes, and they are not shown again.",
+                ),
                 Line::from(""),
                 Line::from("Leave anyway? y/n").bold(),
             ];
-            Popup::new("Leave without saving?", lines).warning().width(60).render(area, buf);
+            Popup::new("Leave without saving?", lines)
+                .warning()
+                .width(area.width.saturating_sub(4))
+                .render(area, buf);
         }
     }
 
@@ -329,5 +348,71 @@ impl CodesStep {
             lines.push(Line::from(spans));
         }
         Paragraph::new(Text::from(lines)).render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyCode;
+
+    use crate::tui::app::Msg;
+    use crate::tui::clipboard::CopyMethod;
+    use crate::tui::savefile::SaveError;
+    use crate::tui::testing::*;
+
+    #[test]
+    fn backup_codes() {
+        let app = at_codes();
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn backup_codes_save_prompt() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Char('s'));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn backup_codes_file_exists() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Char('s'));
+        press(&mut app, KeyCode::Enter);
+        app.update(Msg::Saved(Err(SaveError::Exists("/home/alice/usercenter-backup-codes.txt".into()))));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn backup_codes_save_failed() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Char('s'));
+        press(&mut app, KeyCode::Enter);
+        app.update(Msg::Saved(Err(SaveError::DirNotFound("/home/alice/missing".into()))));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn backup_codes_saved_and_copied() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Char('c'));
+        app.update(Msg::Copied(Ok(CopyMethod::Osc52 { tmux: false })));
+        press(&mut app, KeyCode::Char('s'));
+        press(&mut app, KeyCode::Enter);
+        app.update(Msg::Saved(Ok("/home/alice/usercenter-backup-codes.txt".into())));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn backup_codes_leave_without_saving() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Enter);
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn backup_codes_quit_confirm() {
+        let mut app = at_codes();
+        ctrl_c(&mut app);
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 }

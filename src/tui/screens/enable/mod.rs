@@ -41,7 +41,9 @@ pub enum EnableIntent {
     Confirm(VerificationCode),
     CheckAgain,
     /// Leave the wizard; `cancel_enrollment` when a setup may be pending on the server.
-    Leave { cancel_enrollment: bool },
+    Leave {
+        cancel_enrollment: bool,
+    },
     Codes(CodesIntent),
 }
 

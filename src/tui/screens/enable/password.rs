@@ -13,9 +13,38 @@ pub fn hints() -> Vec<(&'static str, &'static str)> {
 
 pub fn render(form: &PasswordForm, area: Rect, buf: &mut Buffer, ui: &Ui) {
     let intro = vec![
-        Line::from("Turn on two-factor authentication: after your password, each sign-in will ask for a code from an app on your phone."),
+        Line::from(
+            "Turn on two-factor authentication: after your password, each sign-in will ask for a code from an app on your phone.",
+        ),
         Line::from(""),
         Line::from("Enter your password to continue."),
     ];
     render_password_panel("Confirm your password", intro, form, area, buf, ui, "Checking your password…");
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyCode;
+
+    use crate::client::ClientError;
+    use crate::tui::app::Reply;
+    use crate::tui::testing::*;
+
+    #[test]
+    fn enable_password() {
+        let mut app = signed_in(me(false, 0));
+        press(&mut app, KeyCode::Char('e'));
+        type_text(&mut app, "pw");
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn enable_password_wrong() {
+        let mut app = signed_in(me(false, 0));
+        press(&mut app, KeyCode::Char('e'));
+        type_text(&mut app, "pw");
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, Reply::EnrollmentStarted(Err(ClientError::InvalidPassword)));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
 }

@@ -99,14 +99,17 @@ impl ScanStep {
     /// `with_title` when the step bar is not shown (a small terminal).
     pub fn render(&self, area: Rect, buf: &mut Buffer, with_title: bool) {
         let fits = match (&self.qr, self.needed()) {
-            (Ok(matrix), Some((w, h))) if area.width >= w && area.height >= h => Some((matrix, w - SIDE_MIN_WIDTH)),
+            (Ok(matrix), Some((w, h))) if area.width >= w && area.height >= h => {
+                Some((matrix, w - SIDE_MIN_WIDTH))
+            }
             _ => None,
         };
         let Some((matrix, qr_width)) = fits else {
             return self.render_without_qr(area, buf);
         };
         let qr_rows = matrix.cells(QUIET_ZONE).1;
-        QrWidget { matrix, inverted: self.inverted }.render(Rect::new(area.x, area.y, qr_width, qr_rows), buf);
+        QrWidget { matrix, inverted: self.inverted }
+            .render(Rect::new(area.x, area.y, qr_width, qr_rows), buf);
         let side = Rect::new(area.x + qr_width + 1, area.y, area.width - qr_width - 1, area.height);
         Paragraph::new(Text::from(self.side_text(with_title))).wrap(Wrap { trim: false }).render(side, buf);
     }
@@ -126,10 +129,79 @@ impl ScanStep {
                     .yellow(),
                 );
             }
-            Err(e) => lines.push(Line::from(format!("No QR code ({e}). Type the key below by hand.")).yellow()),
+            Err(e) => {
+                lines.push(Line::from(format!("No QR code ({e}). Type the key below by hand.")).yellow())
+            }
         }
         lines.push(Line::from(""));
         lines.extend(self.side_text(false));
         Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyCode;
+    use ratatui::buffer::Buffer;
+    use ratatui::style::Color;
+
+    use crate::tui::testing::*;
+    use crate::tui::widgets::qr::{DARK, LIGHT, decode_buffer};
+
+    #[test]
+    fn scan_fits_and_decodes_at_80x24_with_a_30_character_account() {
+        assert_eq!(LONG_ACCOUNT.chars().count(), 30);
+        let app = at_scan();
+        let terminal = render(&app, 80, 24);
+        assert_eq!(decode_buffer(terminal.backend().buffer()).as_deref(), Some(otpauth_uri().as_str()));
+        let text = terminal.backend().to_string();
+        for needle in
+            ["JBSW Y3DP EHPK 3PXP", "Google Authenticator", "Authy", "LastPass Authenticator", "1Password"]
+        {
+            assert!(text.contains(needle), "{needle} missing:\n{text}");
+        }
+        assert!(text.contains(LONG_ACCOUNT), "{text}");
+        insta::assert_snapshot!(terminal.backend());
+    }
+
+    /// The quiet zone's top-left cell and a cell of the top-left finder pattern (modules 2..=3 of
+    /// column 2: both dark).
+    fn corner_colours(buf: &Buffer) -> ((Color, Color), (&str, Color, Color)) {
+        let quiet = &buf[(0, 0)];
+        let finder = &buf[(2, 1)];
+        ((quiet.fg, quiet.bg), (finder.symbol(), finder.fg, finder.bg))
+    }
+
+    #[test]
+    fn qr_colours_are_explicit_and_invert() {
+        let mut app = at_scan();
+        let terminal = render(&app, 80, 24);
+        let (quiet, finder) = corner_colours(terminal.backend().buffer());
+        assert_eq!(quiet, (DARK, LIGHT));
+        assert_eq!(finder, ("█", DARK, LIGHT));
+        press(&mut app, KeyCode::Char('i'));
+        let terminal = render(&app, 80, 24);
+        let (quiet, finder) = corner_colours(terminal.backend().buffer());
+        assert_eq!(quiet, (LIGHT, DARK));
+        assert_eq!(finder, ("█", LIGHT, DARK));
+        assert_eq!(decode_buffer(terminal.backend().buffer()).as_deref(), Some(otpauth_uri().as_str()));
+    }
+
+    #[test]
+    fn scan_too_small_names_the_size_and_keeps_the_key() {
+        let app = at_scan();
+        let terminal = render(&app, 70, 22);
+        let text = terminal.backend().to_string();
+        assert!(text.contains("76x24"), "{text}");
+        assert!(text.contains("JBSW Y3DP EHPK 3PXP"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn scan_large_terminal_keeps_the_step_bar() {
+        let app = at_scan();
+        let terminal = render(&app, 100, 30);
+        assert_eq!(decode_buffer(terminal.backend().buffer()).as_deref(), Some(otpauth_uri().as_str()));
+        insta::assert_snapshot!(terminal.backend());
     }
 }

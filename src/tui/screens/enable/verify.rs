@@ -134,19 +134,25 @@ impl VerifyStep {
 
     /// The server says 2FA is still off: the code can be tried again.
     pub fn check_says_off(&mut self) {
-        if let Some(Check::Running { confirm_error } | Check::Failed { confirm_error, .. }) = self.check.take() {
+        if let Some(Check::Running { confirm_error } | Check::Failed { confirm_error, .. }) =
+            self.check.take()
+        {
             self.hints.clear();
             if matches!(confirm_error, ClientError::NoPendingEnrollment) {
                 self.hints.push(Notice::info("Press Esc and start the setup again."));
             } else {
-                self.hints.push(Notice::info("Two-factor authentication is still off. Type a new code to try again."));
+                self.hints.push(Notice::info(
+                    "Two-factor authentication is still off. Type a new code to try again.",
+                ));
             }
             self.error = Some(Notice::error(confirm_error.to_string()));
         }
     }
 
     pub fn check_failed(&mut self, check_error: ClientError) {
-        if let Some(Check::Running { confirm_error } | Check::Failed { confirm_error, .. }) = self.check.take() {
+        if let Some(Check::Running { confirm_error } | Check::Failed { confirm_error, .. }) =
+            self.check.take()
+        {
             self.check = Some(Check::Failed { confirm_error, check_error });
         }
     }
@@ -159,7 +165,12 @@ impl VerifyStep {
         if matches!(self.check, Some(Check::Failed { .. })) {
             return vec![("r", "check again"), ("Esc", "cancel"), ("F1", "help")];
         }
-        vec![("0-9", "code (sent at 6 digits)"), ("Shift-Tab", "back to QR code"), ("Esc", "cancel"), ("F1", "help")]
+        vec![
+            ("0-9", "code (sent at 6 digits)"),
+            ("Shift-Tab", "back to QR code"),
+            ("Esc", "cancel"),
+            ("F1", "help"),
+        ]
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
@@ -195,7 +206,9 @@ impl VerifyStep {
                 .cyan(),
             ),
             Some(Check::Failed { check_error, .. }) => {
-                lines.push(Notice::error("Could not tell whether two-factor authentication got turned on.").line());
+                lines.push(
+                    Notice::error("Could not tell whether two-factor authentication got turned on.").line(),
+                );
                 lines.push(Line::from(check_error.to_string()));
                 lines.push(Line::from("Press r to ask the server again."));
             }
@@ -211,5 +224,60 @@ impl VerifyStep {
             }
         }
         Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(status, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::client::ClientError;
+    use crate::tui::app::{Msg, Reply};
+    use crate::tui::testing::*;
+
+    #[test]
+    fn verify() {
+        let mut app = at_verify();
+        type_text(&mut app, "123");
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn verify_invalid_code_clock_off() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        let server_date = Some(WALL - Duration::from_secs(42));
+        app.update(Msg::Api(at(0), Reply::Confirmed(Err(ClientError::InvalidCode { server_date }))));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn verify_throttled() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        reply(
+            &mut app,
+            Reply::Confirmed(Err(ClientError::TooManyAttempts { retry_after: Duration::from_secs(30) })),
+        );
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn verify_asking_whether_enabled() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        reply(&mut app, Reply::Confirmed(Err(ClientError::Timeout { url: format!("{URL}/v1/x") })));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn verify_check_failed() {
+        let mut app = at_verify();
+        type_text(&mut app, "123456");
+        let lost =
+            ClientError::Unreachable { url: format!("{URL}/v1/me"), cause: "connection refused".into() };
+        reply(&mut app, Reply::Confirmed(Err(lost.clone())));
+        reply(&mut app, Reply::Me(Err(lost)));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 }
