@@ -38,6 +38,13 @@ pub struct QrMatrix {
     dark: Vec<bool>,
 }
 
+impl Drop for QrMatrix {
+    // The modules are the TOTP secret in another form.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.dark);
+    }
+}
+
 impl std::fmt::Debug for QrMatrix {
     // The modules encode a TOTP secret: never print them.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49,7 +56,8 @@ impl QrMatrix {
     /// Encodes `data` with optimal segmentation in the smallest version that holds it at error
     /// correction level L, then raises the level as far as that same version allows: more
     /// robustness at no cost in size. A ~115-byte otpauth URI (30-character account, 32-character
-    /// secret, issuer "usercenter") becomes version 6: 41 modules.
+    /// secret, issuer "usercenter") becomes version 6 at level L: 41 modules, 45x23 cells with the
+    /// quiet zone. Level M would need version 7 (45 modules, 25 rows): too tall for 24 rows.
     pub fn encode(data: &str) -> Result<QrMatrix, QrError> {
         let smallest = QrCode::with_error_correction_level(data, EcLevel::L).map_err(|e| match e {
             qrcode::types::QrError::DataTooLong => QrError::TooLong { bytes: data.len() },
