@@ -32,20 +32,24 @@ impl Passwords {
     }
 
     pub async fn hash(&self, password: &SecretString) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await.context("the password hasher is shut down")?;
+        let permit = self.permit().await?;
         let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_blocking(&password))
-            .await
-            .context("the password hasher failed")?
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_blocking(&password)
+        })
+        .await
+        .context("the password hasher failed")?
     }
 
     /// `stored` is `None` for an unknown user: the dummy hash is checked and the answer is `false`.
     pub async fn verify(&self, password: &SecretString, stored: Option<&str>) -> anyhow::Result<bool> {
-        let _permit = self.permits.acquire().await.context("the password hasher is shut down")?;
+        let permit = self.permit().await?;
         let password = password.clone();
         let known = stored.is_some();
         let hash: String = stored.map(str::to_owned).unwrap_or_else(|| self.dummy_hash.to_string());
         let matches = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+            let _permit = permit;
             let parsed = PasswordHash::new(&hash)
                 .map_err(|e| anyhow::anyhow!("stored password hash unreadable: {e}"))?;
             Ok(Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
@@ -53,6 +57,11 @@ impl Passwords {
         .await
         .context("the password verifier failed")??;
         Ok(known && matches)
+    }
+
+    /// Held by the blocking task itself, so a cancelled request does not free its slot early.
+    async fn permit(&self) -> anyhow::Result<tokio::sync::OwnedSemaphorePermit> {
+        self.permits.clone().acquire_owned().await.context("the password hasher is shut down")
     }
 }
 

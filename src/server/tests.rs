@@ -603,3 +603,81 @@ async fn error_statuses_never_leak_the_submitted_secret() {
     let answer = h.login("alice", "hunter2-secret").await;
     assert!(!answer.body.to_string().contains("hunter2-secret"));
 }
+
+#[tokio::test]
+async fn every_password_re_entry_and_confirm_is_throttled_together() {
+    let h = Harness::new().await;
+    let (token, _, _) = h.enable().await;
+    for _ in 0..5 {
+        h.call(Method::POST, paths::DISABLE, Some(&token), Some(json!({"password": "nope"})))
+            .await
+            .problem(401, "invalid_password");
+    }
+    for path in [paths::DISABLE, paths::BACKUP_CODES] {
+        let locked = h.call(Method::POST, path, Some(&token), Some(json!({"password": PASSWORD}))).await;
+        locked.problem(429, "too_many_attempts");
+        assert_eq!(locked.headers[header::RETRY_AFTER], "30");
+    }
+
+    // Confirming an enrollment: five wrong codes, then the right one is refused too.
+    let h = Harness::new().await;
+    let token = h.token().await;
+    let started =
+        h.call(Method::POST, paths::ENROLLMENT, Some(&token), Some(json!({"password": PASSWORD}))).await;
+    let secret = started.str("secret");
+    let right = totp_code(&secret, h.now());
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        h.call(Method::POST, paths::ENROLLMENT_CONFIRM, Some(&token), Some(json!({"code": wrong})))
+            .await
+            .problem(401, "invalid_code");
+    }
+    let locked =
+        h.call(Method::POST, paths::ENROLLMENT_CONFIRM, Some(&token), Some(json!({"code": right}))).await;
+    locked.problem(429, "too_many_attempts");
+    assert_eq!(locked.body["retry_after_s"], 30);
+    h.clock.advance(30);
+    let right = totp_code(&secret, h.now());
+    let confirmed =
+        h.call(Method::POST, paths::ENROLLMENT_CONFIRM, Some(&token), Some(json!({"code": right}))).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+}
+
+#[tokio::test]
+async fn internal_errors_are_generic_problem_json() {
+    // Two states on one database with different server keys: the second cannot decrypt the secret.
+    let clock = ManualClock::at_unix(T0);
+    let opened = super::store::open("sqlite::memory:").await.unwrap();
+    let state = |keys| {
+        AppState::new(
+            opened.store.clone(),
+            keys,
+            "usercenter".into(),
+            Arc::new(clock.clone()),
+            super::Passwords::new(2).unwrap(),
+        )
+    };
+    let first = state(super::Keys::random());
+    first.create_user("alice", &SecretString::new(PASSWORD)).await.unwrap();
+    let h = Harness { app: router(first), clock: clock.clone() };
+    let (_, secret, _) = h.enable().await;
+    let h = Harness { app: router(state(super::Keys::random())), clock: clock.clone() };
+    h.clock.advance(30);
+    let challenge = h.challenge().await;
+    let answer = h.second_factor(json!({"challenge": challenge, "code": totp_code(&secret, h.now())})).await;
+    answer.problem(500, "internal_error");
+    assert!(!answer.body.to_string().contains("decrypt"), "no internals in the answer: {}", answer.body);
+}
+
+#[tokio::test]
+async fn usernames_and_passwords_are_checked_on_creation() {
+    let state = AppState::in_memory(Arc::new(ManualClock::at_unix(T0))).await.unwrap();
+    let pw = SecretString::new("pw");
+    for bad in ["", "a:b", "a b", "a\u{7}", &"x".repeat(65)] {
+        assert!(state.create_user(bad, &pw).await.is_err(), "{bad:?}");
+    }
+    assert!(state.create_user("bob", &SecretString::new("")).await.is_err());
+    state.create_user("bob", &pw).await.unwrap();
+    let duplicate = state.create_user("bob", &pw).await.unwrap_err();
+    assert!(duplicate.to_string().contains("already exists"), "{duplicate}");
+}
