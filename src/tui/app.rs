@@ -33,8 +33,8 @@ use super::widgets::popup::{Popup, TooSmall};
 use super::widgets::spinner;
 use crate::client::ClientError;
 use crate::domain::{
-    BackupCodesResponse, ConfirmResponse, DisableResponse, Enrollment, Health, LoginResponse, Me,
-    SecondFactorInput, SecretString, Session, VerificationCode,
+    BACKUP_CODE_COUNT, BackupCodesResponse, ConfirmResponse, DisableResponse, Enrollment, Health,
+    LoginResponse, Me, SecondFactorInput, SecretString, Session, VerificationCode,
 };
 
 /// Below this size no screen is drawn, only a request to enlarge the terminal.
@@ -784,6 +784,13 @@ impl App {
                     CodesKind::Enabled,
                 );
                 *step = Step::Codes(codes);
+                // Shown at once on the user center; the refresh after the codes confirms it.
+                if let Some(me) = &mut self.me {
+                    me.two_factor.enabled = true;
+                    me.two_factor.enabled_at = Some(now.wall);
+                    me.two_factor.backup_codes_remaining = BACKUP_CODE_COUNT as u32;
+                    me.two_factor.pending_enrollment = false;
+                }
                 None
             }
             // The code may have been taken while its answer was lost, or the setup is gone: ask the
@@ -811,6 +818,9 @@ impl App {
         }
         match result {
             Ok(response) => {
+                if let Some(me) = &mut self.me {
+                    me.two_factor.backup_codes_remaining = BACKUP_CODE_COUNT as u32;
+                }
                 let issuer = self.issuer.as_deref().unwrap_or(FALLBACK_ISSUER);
                 let account = self.me.as_ref().map(|me| me.username.as_str()).unwrap_or_default();
                 r.stage = RegenStage::Codes(CodesStep::new(
@@ -836,7 +846,14 @@ impl App {
             return None;
         }
         match result {
-            Ok(_) => self.go_home(Some(Notice::success("Two-factor authentication is off.")), true),
+            Ok(_) => {
+                if let Some(me) = &mut self.me {
+                    me.two_factor.enabled = false;
+                    me.two_factor.enabled_at = None;
+                    me.two_factor.backup_codes_remaining = 0;
+                }
+                self.go_home(Some(Notice::success("Two-factor authentication is off.")), true)
+            }
             Err(e) => {
                 d.form.on_error(&e, now.instant);
                 self.show_if_unreachable(&e);
@@ -1338,6 +1355,16 @@ mod tests {
         let mut app = signed_in(me(false, 0));
         press(&mut app, KeyCode::Char('?'));
         assert!(matches!(app.overlay, Some(Overlay::Help)));
+    }
+
+    #[test]
+    fn key_releases_are_ignored() {
+        let mut app = app();
+        let mut release = key(KeyCode::Char('a'));
+        release.kind = crossterm::event::KeyEventKind::Release;
+        app.update(Msg::Key(release));
+        let Screen::Login(s) = &app.screen else { panic!("not on sign-in") };
+        assert!(s.username.is_empty());
     }
 
     #[test]

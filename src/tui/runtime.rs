@@ -41,7 +41,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     init_logging()?;
     let app = App::new(client.base_url(), options.demo);
     let clipboard = Arc::new(Mutex::new(Clipboard::new(ClipboardEnv::from_process())));
-    let mut terminal = ratatui::init();
+    // try_init also installs the panic hook that restores the terminal before the panic message.
+    let mut terminal = ratatui::try_init().map_err(|e| anyhow::anyhow!("cannot open the terminal: {e}"))?;
     let result = event_loop(&mut terminal, app, &client, &clipboard).await;
     ratatui::restore();
     let cleanup = result?;
