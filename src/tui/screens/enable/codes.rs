@@ -16,7 +16,7 @@ use crate::tui::clipboard::{CopyError, CopyMethod};
 use crate::tui::savefile::{self, SaveError};
 use crate::tui::screens::common::{Notice, Ui, sentence};
 use crate::tui::widgets::input::{FieldView, TextField};
-use crate::tui::widgets::popup::Popup;
+use crate::tui::widgets::popup::{Popup, wrapped_height};
 
 const PATH_MAX_CHARS: usize = 1024;
 
@@ -253,12 +253,19 @@ impl CodesStep {
         block.render(area, buf);
         let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
         let rows = u16::try_from(self.codes.len().div_ceil(2)).unwrap_or(u16::MAX);
+        let mut status_lines = Vec::new();
+        if self.copying {
+            status_lines.push(Line::from(format!("{} Copying…", ui.spinner)).cyan());
+        } else if let Some(m) = &self.message {
+            status_lines.push(m.line());
+        }
+        let status_rows = wrapped_height(&status_lines, inner.width).max(1);
         let [intro, _, codes, _, status, prompt] = Layout::vertical([
             Constraint::Length(3),
             Constraint::Length(1),
             Constraint::Length(rows),
             Constraint::Length(1),
-            Constraint::Length(2),
+            Constraint::Length(status_rows + 1),
             Constraint::Min(0),
         ])
         .areas(inner);
@@ -275,12 +282,6 @@ impl CodesStep {
         ]);
         Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
         self.render_codes(codes, buf);
-        let mut status_lines = Vec::new();
-        if self.copying {
-            status_lines.push(Line::from(format!("{} Copying…", ui.spinner)).cyan());
-        } else if let Some(m) = &self.message {
-            status_lines.push(m.line());
-        }
         Paragraph::new(Text::from(status_lines)).wrap(Wrap { trim: false }).render(status, buf);
         match &self.mode {
             CodesMode::View | CodesMode::LeaveConfirm => {
