@@ -300,7 +300,7 @@ async fn sqlite_file_holds_no_secret_in_plain_text() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_key_file_is_created_beside_the_database_with_mode_0600() {
+async fn sqlite_database_and_key_file_are_private_to_the_owner() {
     let db = TestDb::sqlite();
     let s = TestServer::start(&db).await;
     let meta = std::fs::metadata(&db.key_file).unwrap();
@@ -310,6 +310,13 @@ async fn sqlite_key_file_is_created_beside_the_database_with_mode_0600() {
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     }
     assert_eq!(std::fs::read_to_string(&db.key_file).unwrap().trim().len(), 64);
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = format!("{}{suffix}", db.sqlite_file.as_ref().unwrap().display());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{path}");
+    }
     drop(s);
 }
 

@@ -37,6 +37,7 @@ impl SqliteStore {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create the directory {}", parent.display()))?;
             }
+            create_private_file(&file)?;
             let options = options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
             (options, Some(file), 8)
         };
@@ -61,6 +62,23 @@ impl SqliteStore {
     /// "database is locked" when another connection wrote after it first read.
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+/// Creates a missing database file readable by its owner only; SQLite gives the `-wal` and `-shm`
+/// files the same permissions.
+fn create_private_file(file: &std::path::Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create the database file {}", file.display())),
     }
 }
 
