@@ -1,6 +1,6 @@
 //! `usercenter serve` and `usercenter user …`: the command-line face of the server.
 
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -101,11 +101,12 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
 
 /// The first line of standard input, without its line ending; empty is refused.
 fn read_password_from_stdin() -> anyhow::Result<SecretString> {
-    let mut input = zeroize::Zeroizing::new(String::new());
-    std::io::stdin().read_to_string(&mut input).context("cannot read the password from standard input")?;
-    let line = input.split(['\n', '\r']).next().unwrap_or("");
-    anyhow::ensure!(!line.is_empty(), "the password is empty: pass it on standard input");
-    Ok(SecretString::new(line))
+    let mut line = zeroize::Zeroizing::new(String::new());
+    // One line, not to the end: at a terminal, Enter finishes the input.
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    anyhow::ensure!(!password.is_empty(), "the password is empty: pass it on standard input");
+    Ok(SecretString::new(password))
 }
 
 async fn shutdown_signal() -> anyhow::Result<()> {

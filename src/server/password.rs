@@ -86,4 +86,24 @@ mod tests {
         assert!(!passwords.verify(&SecretString::new("wrong"), Some(&hash)).await.unwrap());
         assert!(!passwords.verify(&pw, None).await.unwrap());
     }
+
+    #[tokio::test]
+    async fn unknown_user_costs_about_as_much_as_a_wrong_password() {
+        let passwords = Passwords::new(1).unwrap();
+        let hash = passwords.hash(&SecretString::new("right")).await.unwrap();
+        let wrong = SecretString::new("wrong");
+        let mut known = std::time::Duration::ZERO;
+        let mut unknown = std::time::Duration::ZERO;
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            assert!(!passwords.verify(&wrong, Some(&hash)).await.unwrap());
+            known += started.elapsed();
+            let started = std::time::Instant::now();
+            assert!(!passwords.verify(&wrong, None).await.unwrap());
+            unknown += started.elapsed();
+        }
+        // Loose bounds: the point is that the unknown user runs a full argon2id, not a shortcut.
+        let ratio = unknown.as_secs_f64() / known.as_secs_f64();
+        assert!((0.3..3.0).contains(&ratio), "unknown {unknown:?} vs known {known:?}");
+    }
 }
