@@ -54,6 +54,8 @@ impl SecondFactorScreen {
 
     pub fn on_key(&mut self, key: &KeyEvent) -> SecondFactorIntent {
         match key.code {
+            // Leaving while the code is checked would strand a session the server just opened.
+            KeyCode::Esc if self.pending => SecondFactorIntent::Nothing,
             KeyCode::Esc => SecondFactorIntent::Back,
             KeyCode::Enter => {
                 if self.pending || self.throttle.is_some() {

@@ -73,13 +73,17 @@ impl ScanStep {
         groups.chunks(4).map(|g| g.join(" ")).collect()
     }
 
-    fn side_text(&self, with_title: bool) -> Vec<Line<'static>> {
+    fn side_text(&self, with_title: bool, with_qr: bool) -> Vec<Line<'static>> {
         let mut lines = Vec::new();
         if with_title {
             lines.push(Line::from("Step 2 of 4: Authenticator app").bold());
             lines.push(Line::from(""));
         }
-        lines.push(Line::from("Scan the QR code with an authenticator app, such as:"));
+        lines.push(Line::from(if with_qr {
+            "Scan the QR code with an authenticator app, such as:"
+        } else {
+            "Add the account in an authenticator app, such as:"
+        }));
         lines.extend(APPS.iter().map(|app| Line::from(format!("  • {app}"))));
         lines.push(Line::from(""));
         lines.push(Line::from("Can't scan? Type this key:"));
@@ -111,7 +115,9 @@ impl ScanStep {
         QrWidget { matrix, inverted: self.inverted }
             .render(Rect::new(area.x, area.y, qr_width, qr_rows), buf);
         let side = Rect::new(area.x + qr_width + 1, area.y, area.width - qr_width - 1, area.height);
-        Paragraph::new(Text::from(self.side_text(with_title))).wrap(Wrap { trim: false }).render(side, buf);
+        Paragraph::new(Text::from(self.side_text(with_title, true)))
+            .wrap(Wrap { trim: false })
+            .render(side, buf);
     }
 
     fn render_without_qr(&self, area: Rect, buf: &mut Buffer) {
@@ -134,7 +140,7 @@ impl ScanStep {
             }
         }
         lines.push(Line::from(""));
-        lines.extend(self.side_text(false));
+        lines.extend(self.side_text(false, false));
         Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(area, buf);
     }
 }
