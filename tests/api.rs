@@ -321,6 +321,18 @@ async fn sqlite_database_and_key_file_are_private_to_the_owner() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_is_prompt_with_an_idle_keep_alive_connection() {
+    let db = TestDb::sqlite();
+    let mut s = TestServer::start(&db).await;
+    // The client keeps its connection open in its pool, as the terminal app does.
+    s.client.health().await.unwrap();
+    let started = std::time::Instant::now();
+    s.stop().await;
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(matches!(s.client.health().await.unwrap_err(), ClientError::Unreachable { .. }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_requires_a_key_file() {
     let Some(db) = TestDb::postgres().await else { return };
     let mut config = db.config();

@@ -190,7 +190,8 @@ fn rejection_to_error(rejection: &JsonRejection) -> ApiError {
         JsonRejection::MissingJsonContentType(_) => {
             "The body must be JSON with Content-Type: application/json.".into()
         }
-        // serde's message names the field and the expected type, never the value sent.
+        // serde names the field and the expected type (it may quote the value: it goes back to the
+        // client that sent it, never to the log).
         JsonRejection::JsonDataError(e) => format!("The JSON does not fit the request: {}", e.body_text()),
         JsonRejection::JsonSyntaxError(e) => format!("The body is not valid JSON: {}", e.body_text()),
         other => format!("The body cannot be read: {}", other.body_text()),
