@@ -147,6 +147,27 @@ pub enum Effect {
     },
 }
 
+impl Effect {
+    /// For logs: what is being done, never with what.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Effect::CheckHealth => "check_health",
+            Effect::Login { .. } => "login",
+            Effect::SecondFactor { .. } => "second_factor",
+            Effect::LoadMe { .. } => "load_me",
+            Effect::Logout { .. } => "logout",
+            Effect::StartEnrollment { .. } => "start_enrollment",
+            Effect::ConfirmEnrollment { .. } => "confirm_enrollment",
+            Effect::CancelEnrollment { .. } => "cancel_enrollment",
+            Effect::RegenerateCodes { .. } => "regenerate_codes",
+            Effect::Disable { .. } => "disable",
+            Effect::Copy(_) => "copy",
+            Effect::Save { .. } => "save",
+            Effect::Quit { .. } => "quit",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum Screen {
     Connect(ConnectScreen),

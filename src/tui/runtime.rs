@@ -1,7 +1,7 @@
 //! Terminal setup and restore, the event loop, and the effects that reach the outside world.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,9 +14,10 @@ use tokio::time::{Instant as TokioInstant, Interval, MissedTickBehavior};
 
 use super::Options;
 use super::app::{App, Effect, Msg, Now, Reply};
-use super::clipboard::{Clipboard, ClipboardEnv, CopyError};
+use super::clipboard::{Clipboard, ClipboardEnv, CopyError, CopyMethod};
 use super::savefile::{self, SaveError};
 use crate::client::ApiClient;
+use crate::domain::SecretString;
 
 /// Printed (before the terminal is taken over) when no server address was given.
 pub const NO_URL_MESSAGE: &str = "no server address given.\n  \
@@ -131,11 +132,35 @@ async fn event_loop(
             } => Msg::Tick(std::time::Instant::now()),
         };
         match app.update(msg) {
-            Some(quit @ Effect::Quit { .. }) => return Ok(Some(quit)),
+            Some(quit @ Effect::Quit { .. }) => {
+                tracing::info!("quitting");
+                return Ok(Some(quit));
+            }
             Some(effect) => spawn_effect(effect, client, clipboard, &tx),
             None => {}
         }
     }
+}
+
+/// Copies through the session's clipboard; OSC 52 bytes come back for the loop to write.
+fn copy(clipboard: &Mutex<Clipboard>, text: &SecretString) -> (Result<CopyMethod, CopyError>, Vec<u8>) {
+    let mut bytes = Vec::new();
+    let result = match clipboard.lock() {
+        Ok(mut clipboard) => clipboard.copy(text.expose(), &mut bytes),
+        Err(_) => Err(CopyError::Write("the clipboard is unavailable".into())),
+    };
+    (result, bytes)
+}
+
+/// Expands `~` with `home` and writes the file (atomically, 0600, replacing only when asked).
+fn save(
+    path_input: &str,
+    contents: &SecretString,
+    overwrite: bool,
+    home: Option<&Path>,
+) -> Result<PathBuf, SaveError> {
+    savefile::expand_tilde(path_input, home)
+        .and_then(|path| savefile::save(&path, contents.expose(), overwrite))
 }
 
 fn now() -> Now {
@@ -155,12 +180,13 @@ fn spawn_effect(
         let _ = tx.send(Delivery { msg, terminal_bytes });
     };
     let api = move |reply: Reply| Msg::Api(now(), reply);
+    // Only the effect's name: passwords, tokens and codes never reach the log.
+    tracing::debug!(effect = effect.name(), "running");
     match effect {
         Effect::CheckHealth => {
             tokio::spawn(async move { send(api(Reply::Health(client.health().await)), Vec::new()) });
         }
         Effect::Login { username, password } => {
-            tracing::info!("signing in");
             tokio::spawn(async move {
                 send(api(Reply::Login(client.login(&username, &password).await)), Vec::new())
             });
@@ -206,22 +232,50 @@ fn spawn_effect(
         Effect::Copy(text) => {
             let clipboard = Arc::clone(clipboard);
             tokio::task::spawn_blocking(move || {
-                let mut bytes = Vec::new();
-                let result = match clipboard.lock() {
-                    Ok(mut clipboard) => clipboard.copy(text.expose(), &mut bytes),
-                    Err(_) => Err(CopyError::Write("the clipboard is unavailable".into())),
-                };
+                let (result, bytes) = copy(&clipboard, &text);
                 send(Msg::Copied(result), bytes);
             });
         }
         Effect::Save { path_input, contents, overwrite } => {
             tokio::task::spawn_blocking(move || {
                 let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-                let result: Result<PathBuf, SaveError> = savefile::expand_tilde(&path_input, home.as_deref())
-                    .and_then(|path| savefile::save(&path, contents.expose(), overwrite));
-                send(Msg::Saved(result), Vec::new());
+                send(Msg::Saved(save(&path_input, &contents, overwrite, home.as_deref())), Vec::new());
             });
         }
         Effect::Quit { .. } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn save_expands_the_home_folder_and_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let contents = SecretString::new("abcde-fghjk\n");
+        let path = save("~/codes.txt", &contents, false, Some(dir.path())).expect("saved");
+        assert_eq!(path, dir.path().join("codes.txt"));
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "abcde-fghjk\n");
+        let mode = std::fs::metadata(&path).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let again = save("~/codes.txt", &SecretString::new("new"), false, Some(dir.path()));
+        assert!(matches!(again, Err(SaveError::Exists(_))), "{again:?}");
+        save("~/codes.txt", &SecretString::new("new"), true, Some(dir.path())).expect("replaced");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "new");
+    }
+
+    #[test]
+    fn copy_without_a_display_returns_osc52_bytes_for_the_terminal() {
+        let env = ClipboardEnv { display: false, ssh: false, tmux: false };
+        let clipboard = Mutex::new(Clipboard::new(env));
+        let (result, bytes) = copy(&clipboard, &SecretString::new("abc"));
+        assert_eq!(result, Ok(CopyMethod::Osc52 { tmux: false }));
+        assert_eq!(
+            String::from_utf8(bytes).expect("utf-8"),
+            crate::tui::clipboard::osc52_sequence("abc", false)
+        );
     }
 }
