@@ -1,0 +1,82 @@
+//! A real server on 127.0.0.1:0 for the pseudo-terminal tests: its own SQLite file and runtime, so
+//! tests running in parallel threads never share a database, a port or a clock.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use usercenter::client::{ApiClient, ClientError};
+use usercenter::domain::{LoginResponse, SecondFactorInput, SecretString, Session};
+use usercenter::server::{RunningServer, ServerConfig, create_user, start};
+
+pub struct AppServer {
+    /// Multi-threaded, so the server keeps answering while the test thread blocks on the terminal.
+    runtime: tokio::runtime::Runtime,
+    server: Option<RunningServer>,
+    pub url: String,
+    pub client: ApiClient,
+    _dir: tempfile::TempDir,
+}
+
+impl AppServer {
+    /// Starts a server whose database holds one account.
+    pub fn with_user(username: &str, password: &str) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the server");
+        let dir = tempfile::tempdir().expect("a folder for the database");
+        let database_url = format!("sqlite://{}", dir.path().join("usercenter.db").display());
+        let server = runtime.block_on(async {
+            create_user(&database_url, username, &SecretString::new(password))
+                .await
+                .expect("create the user");
+            start(ServerConfig {
+                listen: "127.0.0.1:0".parse().expect("an address"),
+                database_url: database_url.clone(),
+                issuer: "usercenter".into(),
+                key_file: None,
+            })
+            .await
+            .expect("start the server")
+        });
+        let url = format!("http://{}", server.addr());
+        let client = ApiClient::new(&url).expect("a client");
+        Self { runtime, server: Some(server), url, client, _dir: dir }
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Signs in through the API with a password and then `second`, as another device would.
+    pub fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        second: SecondFactorInput,
+    ) -> Result<Session, ClientError> {
+        self.block_on(async {
+            match self.client.login(username, &SecretString::new(password)).await? {
+                LoginResponse::SecondFactorRequired(challenge) => {
+                    self.client.second_factor(&challenge.challenge, &second).await
+                }
+                LoginResponse::Authenticated(_) => panic!("two-factor authentication is unexpectedly off"),
+            }
+        })
+    }
+}
+
+impl Drop for AppServer {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            let stopped = self
+                .runtime
+                .block_on(async { tokio::time::timeout(Duration::from_secs(5), server.shutdown()).await });
+            if !matches!(stopped, Ok(Ok(()))) {
+                eprintln!("the test server did not stop cleanly");
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Runs the real `usercenter` binary in a pseudo-terminal and reads its screen like a person would.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+
+pub const KEY_ENTER: &[u8] = b"\r";
+pub const KEY_ESC: &[u8] = b"\x1b";
+pub const KEY_TAB: &[u8] = b"\t";
+pub const KEY_DOWN: &[u8] = b"\x1b[B";
+pub const KEY_CTRL_C: &[u8] = b"\x03";
+pub const KEY_CTRL_U: &[u8] = b"\x15";
+
+pub struct PtyApp {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+}
+
+impl PtyApp {
+    /// Starts the binary at `cols`x`rows` with `args`, in a clean environment plus `envs`.
+    pub fn spawn(args: &[&str], envs: &[(&str, &str)], cols: u16, rows: u16) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .expect("open a pseudo-terminal");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_usercenter"));
+        cmd.args(args);
+        cmd.env_clear();
+        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+        cmd.env("TERM", "xterm-256color");
+        for (key, value) in envs {
+            cmd.env(key, value);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn usercenter");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let writer = pair.master.take_writer().expect("pty writer");
+        let rows = NonZeroU16::new(rows).expect("rows");
+        let cols = NonZeroU16::new(cols).expect("cols");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (parser.clone(), raw.clone());
+        std::thread::spawn(move || {
+            // Keep the master alive as long as the reader runs.
+            let _master = pair.master;
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        p.lock().expect("parser").process(&buf[..n]);
+                        r.lock().expect("raw").extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        });
+        Self { parser, raw, writer, child }
+    }
+
+    pub fn screen(&self) -> String {
+        self.parser.lock().expect("parser").screen().contents()
+    }
+
+    /// Everything the program wrote to the terminal so far.
+    pub fn raw_output(&self) -> Vec<u8> {
+        self.raw.lock().expect("raw").clone()
+    }
+
+    /// Waits until the screen shows `needle`; panics with the screen if it never does.
+    pub fn wait_for(&self, needle: &str) -> String {
+        self.wait_for_any(&[needle]).1
+    }
+
+    /// Waits until the screen shows one of `needles`; returns which one and the screen.
+    pub fn wait_for_any(&self, needles: &[&str]) -> (usize, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if let Some(i) = needles.iter().position(|n| screen.contains(n)) {
+                return (i, screen);
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {needles:?}; the screen shows:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write to pty");
+        self.writer.flush().expect("flush pty");
+        // Let the app read keys one batch at a time, as typing would.
+        std::thread::sleep(Duration::from_millis(60));
+    }
+
+    pub fn type_text(&mut self, text: &str) {
+        self.send(text.as_bytes());
+    }
+
+    /// Waits for the process to end; `None` if it is still running after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<portable_pty::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Give the reader thread a moment to drain the last bytes.
+                std::thread::sleep(Duration::from_millis(100));
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Decodes the QR code on screen as a phone camera would, from the cells' characters and colours.
+    pub fn decode_qr(&self) -> Option<String> {
+        let parser = self.parser.lock().expect("parser");
+        decode_screen_qr(parser.screen())
+    }
+}
+
+impl Drop for PtyApp {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+/// Darkness of a terminal colour: `Some(true)` dark, `Some(false)` light, `None` the terminal default.
+fn is_dark(color: vt100::Color) -> Option<bool> {
+    match color {
+        vt100::Color::Default => None,
+        vt100::Color::Idx(i) => Some(matches!(i, 0 | 8 | 16 | 232..=243)),
+        vt100::Color::Rgb(r, g, b) => Some((u32::from(r) + u32::from(g) + u32::from(b)) < 384),
+    }
+}
+
+/// Rebuilds the picture of the screen, two pixels a cell vertically (half blocks), and lets rqrr find
+/// and decode the code in it. Cells in the terminal's default colours count as light, like paper.
+pub fn decode_screen_qr(screen: &vt100::Screen) -> Option<String> {
+    let (rows, cols) = screen.size();
+    let (rows, cols) = (usize::from(rows.get()), usize::from(cols.get()));
+    const SCALE: usize = 4;
+    let mut modules = vec![false; cols * rows * 2];
+    for row in 0..rows {
+        for col in 0..cols {
+            let Some(cell) = screen.cell(row as u16, col as u16) else { continue };
+            let fg = is_dark(cell.fgcolor());
+            let bg = is_dark(cell.bgcolor());
+            let (top, bottom) = match cell.contents() {
+                "▀" => (fg, bg),
+                "▄" => (bg, fg),
+                "█" => (fg, fg),
+                "" | " " => (bg, bg),
+                _ => (None, None),
+            };
+            let (top, bottom) =
+                if cell.inverse() { (top.map(|d| !d), bottom.map(|d| !d)) } else { (top, bottom) };
+            modules[(row * 2) * cols + col] = top.unwrap_or(false);
+            modules[(row * 2 + 1) * cols + col] = bottom.unwrap_or(false);
+        }
+    }
+    let (w, h) = (cols * SCALE, rows * 2 * SCALE);
+    let mut image =
+        rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| modules[(y / SCALE) * cols + x / SCALE]);
+    image.detect_grids().into_iter().find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+}

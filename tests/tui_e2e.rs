@@ -1,0 +1,423 @@
+//! The user's proof: the real `usercenter` binary in a pseudo-terminal at 80x24 against a real server on
+//! 127.0.0.1, its screen read like a person would, its QR code decoded like a phone would.
+//!
+//! Each test has its own server, database, HOME and TMPDIR, so `cargo test` may run them in parallel.
+
+#[path = "common/app_server.rs"]
+mod app_server;
+#[path = "common/pty.rs"]
+mod pty;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use app_server::AppServer;
+use pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_TAB, PtyApp};
+use usercenter::domain::{BackupCode, SecondFactorInput};
+
+/// 30 characters: the account name the scan step must still fit at 80x24.
+const USERNAME: &str = "jonathan.q.public@example.test";
+const PASSWORD: &str = "correct horse battery staple";
+const COLS: u16 = 80;
+const ROWS: u16 = 24;
+/// How long the app may take to quit after the last key.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+const LEAVE_ALTERNATE_SCREEN: &[u8] = b"\x1b[?1049l";
+const ENTER_ALTERNATE_SCREEN: &[u8] = b"\x1b[?1049h";
+const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
+const HIDE_CURSOR: &[u8] = b"\x1b[?25l";
+
+/// A throwaway HOME (where backup codes are saved) and TMPDIR for one run of the binary.
+struct Sandbox {
+    home: tempfile::TempDir,
+    tmp: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Self { home: tempfile::tempdir().expect("a HOME"), tmp: tempfile::tempdir().expect("a TMPDIR") }
+    }
+
+    fn home(&self) -> &str {
+        self.home.path().to_str().expect("a UTF-8 temp path")
+    }
+
+    fn tmp(&self) -> &str {
+        self.tmp.path().to_str().expect("a UTF-8 temp path")
+    }
+
+    fn spawn(&self, args: &[&str], extra_env: &[(&str, &str)]) -> PtyApp {
+        let mut envs = vec![("HOME", self.home()), ("TMPDIR", self.tmp())];
+        envs.extend_from_slice(extra_env);
+        PtyApp::spawn(args, &envs, COLS, ROWS)
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("a clock after 1970").as_secs()
+}
+
+/// A phone's authenticator app, built from the otpauth URI it scanned.
+struct Phone(totp_rs::Totp);
+
+impl Phone {
+    /// The code the app shows now, and the 30-second step it belongs to.
+    fn code_now(&self) -> (String, u64) {
+        let now = unix_now();
+        (self.0.generate(now).to_string(), now / self.0.step())
+    }
+
+    /// Waits, as a person would, until the app shows a code of a later step than `used_step`.
+    fn code_after(&self, used_step: u64) -> String {
+        let next = (used_step + 1) * self.0.step();
+        let now = unix_now();
+        if now < next {
+            std::thread::sleep(Duration::from_secs(next - now));
+        }
+        loop {
+            let (code, step) = self.code_now();
+            if step > used_step {
+                return code;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Fills in the sign-in form and submits it, wherever the focus and whatever the fields held.
+fn submit_sign_in(app: &mut PtyApp, username: &str, password: &str) {
+    let screen = app.wait_for("Sign in");
+    if screen.contains("› Password") {
+        app.send(KEY_TAB);
+    }
+    app.wait_for("› Username");
+    app.send(KEY_CTRL_U);
+    app.type_text(username);
+    app.send(KEY_TAB);
+    app.wait_for("› Password");
+    app.send(KEY_CTRL_U);
+    app.type_text(password);
+    app.send(KEY_ENTER);
+}
+
+/// Types a verification or backup code into the second-factor screen and submits it.
+fn submit_second_factor(app: &mut PtyApp, code: &str) {
+    app.wait_for("Verification code");
+    app.send(KEY_CTRL_U);
+    app.type_text(code);
+    app.send(KEY_ENTER);
+}
+
+/// Waits for the Security page of the signed-in user with `status` ("On since" or "Off").
+fn wait_for_security(app: &PtyApp, status: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let screen = app.screen();
+        let line = screen.lines().find(|l| l.contains("Status:")).unwrap_or_default();
+        if screen.contains("┌ Security") && line.contains(status) {
+            return screen;
+        }
+        assert!(Instant::now() < deadline, "no Security page with status {status:?}; the screen:\n{screen}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn log_out(app: &mut PtyApp) {
+    for _ in 0..3 {
+        if app.screen().contains("› Log out") {
+            break;
+        }
+        app.send(KEY_DOWN);
+    }
+    app.wait_for("Press Enter to log out.");
+    app.send(KEY_ENTER);
+    app.wait_for("┌ Sign in");
+}
+
+/// The numbered backup codes on screen ("1. abcde-fghjk"), in order; empty unless all ten are there.
+fn backup_codes_on(screen: &str) -> Vec<String> {
+    let mut numbered = Vec::new();
+    for line in screen.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for pair in words.windows(2) {
+            let Some(n) = pair[0].strip_suffix('.').and_then(|n| n.parse::<u32>().ok()) else { continue };
+            if BackupCode::parse(pair[1]).is_some() && pair[1].len() == 11 {
+                numbered.push((n, pair[1].to_owned()));
+            }
+        }
+    }
+    numbered.sort();
+    if numbered.iter().map(|(n, _)| *n).eq(1..=10) {
+        numbered.into_iter().map(|(_, code)| code).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+fn wait_for_backup_codes(app: &PtyApp) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let screen = app.screen();
+        let codes = backup_codes_on(&screen);
+        if !codes.is_empty() {
+            return codes;
+        }
+        assert!(Instant::now() < deadline, "no ten backup codes on screen:\n{screen}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Decodes the QR code on the scan step, giving the terminal a moment to finish drawing it.
+fn scan_qr(app: &PtyApp) -> String {
+    app.wait_for("Scan the QR code");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(text) = app.decode_qr() {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "no QR code decodes from the screen:\n{}", app.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Saves the codes on screen through the save prompt; `path` replaces the suggested one if given.
+fn save_codes(app: &mut PtyApp, path: Option<&str>) {
+    app.send(b"s");
+    app.wait_for("Save the codes to this file");
+    if let Some(path) = path {
+        app.send(KEY_CTRL_U);
+        app.type_text(path);
+    }
+    app.send(KEY_ENTER);
+    app.wait_for("✓ Saved to");
+}
+
+fn assert_saved(path: &Path, codes: &[String]) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    for code in codes {
+        assert!(text.contains(code.as_str()), "{} lacks {code}:\n{text}", path.display());
+    }
+    let mode = std::fs::metadata(path).expect("the saved file").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{} has mode {mode:o}", path.display());
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// The terminal is back to normal: the alternate screen left after it was entered, the cursor shown.
+fn assert_terminal_restored(raw: &[u8]) {
+    let entered = find(raw, ENTER_ALTERNATE_SCREEN).expect("the app never entered the alternate screen");
+    let left = find(raw, LEAVE_ALTERNATE_SCREEN).expect("the app never left the alternate screen");
+    assert!(left > entered, "the last alternate-screen switch enters it");
+    let shown = find(raw, SHOW_CURSOR).expect("the cursor is never shown again");
+    if let Some(hidden) = find(raw, HIDE_CURSOR) {
+        assert!(shown > hidden, "the cursor stays hidden");
+    }
+}
+
+fn assert_exits_with_success(app: &mut PtyApp) {
+    let status = app.wait_exit(EXIT_TIMEOUT).unwrap_or_else(|| {
+        panic!("the app is still running after {EXIT_TIMEOUT:?}; the screen:\n{}", app.screen())
+    });
+    assert!(status.success(), "exit status {status:?}; the screen:\n{}", app.screen());
+}
+
+/// Every step of the mission, from the keyboard: enable, save the codes, sign in with each factor,
+/// backup codes are single-use, new codes replace the old ones, disable.
+#[test]
+fn the_walk_through_every_step() {
+    let server = AppServer::with_user(USERNAME, PASSWORD);
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+
+    // Sign in with the password alone: 2FA is off.
+    submit_sign_in(&mut app, USERNAME, PASSWORD);
+    wait_for_security(&app, "Off");
+
+    // Enable: password, scan, verify.
+    app.send(b"e");
+    app.wait_for("Enter your password to continue.");
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    let uri = scan_qr(&app);
+    assert!(uri.starts_with("otpauth://totp/"), "not an otpauth URI: {uri}");
+    let phone = Phone(totp_rs::Totp::from_url(&uri).expect("an authenticator accepts the URI"));
+    assert_eq!(phone.0.account_name(), USERNAME, "{uri}");
+    assert_eq!(phone.0.issuer(), Some("usercenter"), "{uri}");
+    app.send(KEY_ENTER);
+    app.wait_for("┌ Verify");
+    let (code, enrolled_step) = phone.code_now();
+    app.type_text(&code);
+
+    // The ten backup codes: saved to the suggested file under HOME.
+    app.wait_for("┌ Backup codes");
+    let codes = wait_for_backup_codes(&app);
+    save_codes(&mut app, None);
+    assert_saved(&sandbox.home.path().join("usercenter-backup-codes.txt"), &codes);
+    app.send(KEY_ENTER);
+    wait_for_security(&app, "On since");
+    log_out(&mut app);
+
+    // Sign in with the app's code of a later step (a code is accepted once per step).
+    submit_sign_in(&mut app, USERNAME, PASSWORD);
+    let code = phone.code_after(enrolled_step);
+    submit_second_factor(&mut app, &code);
+    let screen = wait_for_security(&app, "On since");
+    assert!(screen.contains("10 of 10 left"), "{screen}");
+    log_out(&mut app);
+
+    // A backup code in place of the app's code.
+    submit_sign_in(&mut app, USERNAME, PASSWORD);
+    submit_second_factor(&mut app, &codes[0]);
+    let screen = wait_for_security(&app, "On since");
+    assert!(screen.contains("You signed in with a backup code"), "{screen}");
+    assert!(screen.contains("9 of 10 left"), "{screen}");
+    log_out(&mut app);
+
+    // The same backup code again: refused, the field cleared; another one works.
+    submit_sign_in(&mut app, USERNAME, PASSWORD);
+    submit_second_factor(&mut app, &codes[0]);
+    let (_, screen) = app.wait_for_any(&["That code was already used.", "That code is not valid."]);
+    assert!(screen.contains("Verification code"), "{screen}");
+    submit_second_factor(&mut app, &codes[1]);
+    let screen = wait_for_security(&app, "On since");
+    assert!(screen.contains("8 of 10 left"), "{screen}");
+
+    // New backup codes: the old ones stop working, the new ones work.
+    app.send(b"g");
+    app.wait_for("Enter your password to generate ten new backup codes.");
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    app.wait_for("┌ New backup codes");
+    let new_codes = wait_for_backup_codes(&app);
+    assert!(new_codes.iter().all(|c| !codes.contains(c)), "old {codes:?}, new {new_codes:?}");
+    save_codes(&mut app, Some("~/new-codes.txt"));
+    assert_saved(&sandbox.home.path().join("new-codes.txt"), &new_codes);
+    app.send(KEY_ENTER);
+    let screen = wait_for_security(&app, "On since");
+    assert!(screen.contains("10 of 10 left"), "{screen}");
+    let old = SecondFactorInput::Backup(BackupCode::parse(&codes[2]).expect("a backup code"));
+    assert!(server.sign_in(USERNAME, PASSWORD, old).is_err(), "an old backup code still signs in");
+    let new = SecondFactorInput::Backup(BackupCode::parse(&new_codes[9]).expect("a backup code"));
+    server.sign_in(USERNAME, PASSWORD, new).expect("a new backup code signs in");
+
+    // Disable: password, then a confirmation.
+    app.send(b"d");
+    app.wait_for("Enter your password to continue.");
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    app.wait_for("Turn off two-factor authentication for this account? y/n");
+    app.send(b"y");
+    wait_for_security(&app, "Off");
+
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+    assert_terminal_restored(&app.raw_output());
+}
+
+/// A panic inside the app still gives the terminal back, with the message readable on the normal screen.
+#[test]
+fn a_panic_restores_the_terminal() {
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", "http://127.0.0.1:9"], &[("USERCENTER_DEBUG_PANIC", "1")]);
+    let status = app
+        .wait_exit(EXIT_TIMEOUT)
+        .unwrap_or_else(|| panic!("the app did not end after its panic; the screen:\n{}", app.screen()));
+    assert!(!status.success(), "a panic must not exit 0");
+    assert_terminal_restored(&app.raw_output());
+    let raw = app.raw_output();
+    let left = find(&raw, LEAVE_ALTERNATE_SCREEN).expect("left the alternate screen");
+    let message = find(&raw, b"deliberate panic").expect("the panic message reaches the terminal");
+    assert!(message > left, "the panic message was written inside the alternate screen");
+    let screen = app.screen();
+    assert!(screen.contains("deliberate panic after the first draw"), "the normal screen:\n{screen}");
+}
+
+/// `usercenter demo` on a fresh machine: the demo account is shown, it signs in, and on exit the
+/// temporary database is gone.
+#[test]
+fn demo_signs_in_and_cleans_up() {
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["demo"], &[]);
+    app.wait_for("Demo account: demo / demo-password");
+    submit_sign_in(&mut app, "demo", "demo-password");
+    let screen = wait_for_security(&app, "Off");
+    assert!(screen.contains("demo"), "{screen}");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+    assert_terminal_restored(&app.raw_output());
+    let left: Vec<_> = std::fs::read_dir(sandbox.tmp.path()).expect("read TMPDIR").collect();
+    assert!(left.is_empty(), "the demo left {left:?} in its TMPDIR");
+}
+
+/// Without a server address the app says how to try it, before touching the terminal.
+#[test]
+fn no_url_points_to_the_demo() {
+    let home = tempfile::tempdir().expect("a HOME");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_usercenter"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run usercenter");
+    assert!(!output.status.success(), "exit status {:?}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("usercenter demo"), "stderr: {stderr}");
+    assert!(!output.stdout.windows(ENTER_ALTERNATE_SCREEN.len()).any(|w| w == ENTER_ALTERNATE_SCREEN));
+}
+
+/// A server that is not there: the screen names the URL and the cause, and offers a retry.
+#[test]
+fn dead_server_shows_the_url_the_cause_and_retry() {
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", "http://127.0.0.1:9"], &[]);
+    let screen = app.wait_for("Cannot reach the server at");
+    assert!(screen.contains("http://127.0.0.1:9"), "{screen}");
+    assert!(screen.contains("connection refused"), "{screen}");
+    assert!(screen.contains("r retry"), "{screen}");
+    app.send(b"r");
+    app.wait_for("Cannot reach the server at");
+    app.send(b"q");
+    assert_exits_with_success(&mut app);
+    assert_terminal_restored(&app.raw_output());
+}
+
+/// Ctrl-C on the backup codes before they were copied or saved asks first; "n" stays, and a second
+/// Ctrl-C at the question quits.
+#[test]
+fn ctrl_c_on_unsaved_backup_codes_asks_first() {
+    let server = AppServer::with_user("alice", PASSWORD);
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    submit_sign_in(&mut app, "alice", PASSWORD);
+    wait_for_security(&app, "Off");
+    app.send(b"e");
+    app.wait_for("Enter your password to continue.");
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    let phone = Phone(totp_rs::Totp::from_url(scan_qr(&app)).expect("an otpauth URI"));
+    app.send(KEY_ENTER);
+    app.wait_for("┌ Verify");
+    app.type_text(&phone.code_now().0);
+    let codes = wait_for_backup_codes(&app);
+
+    app.send(KEY_CTRL_C);
+    app.wait_for("Quit anyway?");
+    app.send(b"n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.screen().contains("Quit anyway?") {
+        assert!(Instant::now() < deadline, "n did not close the question:\n{}", app.screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(wait_for_backup_codes(&app), codes, "the codes stay on screen");
+    assert!(app.wait_exit(Duration::from_millis(200)).is_none(), "n quit the app");
+
+    app.send(KEY_CTRL_C);
+    app.wait_for("Quit anyway?");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+    assert_terminal_restored(&app.raw_output());
+}
