@@ -9,13 +9,14 @@ use ratatui::widgets::Widget;
 use crate::tui::widgets::popup::Popup;
 
 /// (keys, what they do); the README lists the same.
-pub const KEYS: [(&str, &str); 14] = [
+pub const KEYS: [(&str, &str); 15] = [
     ("Tab / Shift-Tab", "next / previous field or item"),
     ("↑ ↓", "move in lists and between fields"),
     ("Enter", "submit, choose, continue"),
     ("Esc", "go back; leaves the setup (and cancels it)"),
     ("? or F1", "this help (F1 while typing in a field)"),
     ("Ctrl-C", "quit (asks first if backup codes are unsaved)"),
+    ("← → Home End", "move the cursor in a field"),
     ("Ctrl-U", "clear the field"),
     ("r", "retry when the server cannot be reached"),
     ("e / g / d", "Security: enable 2FA / new backup codes / disable"),

@@ -23,6 +23,8 @@ pub enum Filter {
 #[derive(Clone)]
 pub struct TextField {
     value: Zeroizing<String>,
+    /// Insertion point, in characters.
+    cursor: usize,
     masked: bool,
     max_chars: usize,
     filter: Filter,
@@ -38,6 +40,7 @@ impl TextField {
     fn new(masked: bool, max_chars: usize, filter: Filter) -> Self {
         Self {
             value: Zeroizing::new(String::with_capacity(max_chars * BYTES_PER_CHAR)),
+            cursor: 0,
             masked,
             max_chars,
             filter,
@@ -60,6 +63,7 @@ impl TextField {
         for c in text.chars().take(self.max_chars) {
             self.value.push(c);
         }
+        self.cursor = self.char_count();
         self
     }
 
@@ -77,10 +81,29 @@ impl TextField {
 
     pub fn clear(&mut self) {
         self.value.zeroize();
+        self.cursor = 0;
     }
 
     pub fn secret(&self) -> SecretString {
         SecretString::new(self.value.as_str())
+    }
+
+    fn byte_index(&self, chars: usize) -> usize {
+        self.value.char_indices().nth(chars).map_or(self.value.len(), |(i, _)| i)
+    }
+
+    /// Removes the character at `chars`, overwriting the bytes it frees so it does not linger.
+    fn remove_at(&mut self, chars: usize) {
+        let index = self.byte_index(chars);
+        if index >= self.value.len() {
+            return;
+        }
+        let removed = self.value.remove(index);
+        let len = self.value.len();
+        for _ in 0..removed.len_utf8() {
+            self.value.push('\0');
+        }
+        self.value.truncate(len);
     }
 
     /// Applies an editing key; returns true when the key belonged to the field.
@@ -92,34 +115,59 @@ impl TextField {
                 self.clear();
                 true
             }
+            KeyCode::Char('a') if ctrl => {
+                self.cursor = 0;
+                true
+            }
+            KeyCode::Char('e') if ctrl => {
+                self.cursor = self.char_count();
+                true
+            }
             KeyCode::Char(c) if !ctrl && !alt => {
                 let allowed = match self.filter {
                     Filter::Any => !c.is_control(),
                     Filter::Digits => c.is_ascii_digit(),
                 };
                 if allowed && self.char_count() < self.max_chars {
-                    self.value.push(c);
+                    let index = self.byte_index(self.cursor);
+                    self.value.insert(index, c);
+                    self.cursor += 1;
                 }
                 true
             }
             KeyCode::Backspace => {
-                if let Some(c) = self.value.pop() {
-                    // Overwrite the freed bytes so a removed character does not linger.
-                    let len = self.value.len();
-                    let mut tail = [0u8; 4];
-                    let n = c.len_utf8();
-                    self.value.push_str(std::str::from_utf8(&tail[..n]).unwrap_or(""));
-                    tail.zeroize();
-                    self.value.truncate(len);
+                if self.cursor > 0 {
+                    self.cursor -= 1;
+                    self.remove_at(self.cursor);
                 }
+                true
+            }
+            KeyCode::Delete => {
+                self.remove_at(self.cursor);
+                true
+            }
+            KeyCode::Left => {
+                self.cursor = self.cursor.saturating_sub(1);
+                true
+            }
+            KeyCode::Right => {
+                self.cursor = (self.cursor + 1).min(self.char_count());
+                true
+            }
+            KeyCode::Home => {
+                self.cursor = 0;
+                true
+            }
+            KeyCode::End => {
+                self.cursor = self.char_count();
                 true
             }
             _ => false,
         }
     }
 
-    fn display(&self) -> String {
-        if self.masked { "•".repeat(self.char_count()) } else { self.value.as_str().to_owned() }
+    fn display_chars(&self) -> Vec<char> {
+        if self.masked { vec!['•'; self.char_count()] } else { self.value.chars().collect() }
     }
 }
 
@@ -139,25 +187,32 @@ impl Widget for FieldView<'_> {
         let marker = if self.focused { "› " } else { "  " };
         let label = format!("{:<width$}", self.label, width = usize::from(self.label_width));
         let label_style = if self.focused { Style::new().add_modifier(Modifier::BOLD) } else { Style::new() };
-        let used = 2 + label.chars().count() + 1;
-        let inner = usize::from(area.width).saturating_sub(used + 2).max(1);
-        let text = self.field.display();
-        let cursor = usize::from(self.focused);
-        let chars: Vec<char> = text.chars().collect();
-        // Show the end of a long value, where the typing happens.
-        let visible_from = (chars.len() + cursor).saturating_sub(inner);
-        let shown: String = chars[visible_from.min(chars.len())..].iter().collect();
-        let pad = inner.saturating_sub(shown.chars().count() + cursor);
+        let used = 2 + label.chars().count() + 2 + 1;
+        let inner = usize::from(area.width).saturating_sub(used).max(1);
+        let chars = self.field.display_chars();
+        let cursor = self.field.cursor.min(chars.len());
+        // One cell for the cursor at the end; scroll so the cursor stays visible.
+        let total = chars.len() + 1;
+        let start = if total <= inner { 0 } else { (cursor + 1).saturating_sub(inner).min(total - inner) };
+        let end = (start + inner).min(chars.len());
         let mut spans = vec![
             Span::styled(marker, Style::new().cyan()),
             Span::styled(label, label_style),
             Span::raw(" ["),
-            Span::styled(shown, Style::new().add_modifier(Modifier::UNDERLINED)),
         ];
-        if self.focused {
-            spans.push(Span::styled(" ", Style::new().add_modifier(Modifier::REVERSED)));
+        let text_style = Style::new().add_modifier(Modifier::UNDERLINED);
+        let cursor_style = Style::new().add_modifier(Modifier::REVERSED);
+        let mut shown = 0;
+        for (i, c) in chars.iter().enumerate().take(end).skip(start) {
+            let style = if self.focused && i == cursor { cursor_style } else { text_style };
+            spans.push(Span::styled(c.to_string(), style));
+            shown += 1;
         }
-        spans.push(Span::raw(" ".repeat(pad)));
+        if self.focused && cursor == chars.len() && shown < inner {
+            spans.push(Span::styled(" ", cursor_style));
+            shown += 1;
+        }
+        spans.push(Span::raw(" ".repeat(inner.saturating_sub(shown))));
         spans.push(Span::raw("]"));
         Line::from(spans).render(area, buf);
     }
@@ -169,6 +224,12 @@ mod tests {
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn render(field: &TextField, width: u16) -> String {
+        let mut buf = Buffer::empty(Rect::new(0, 0, width, 1));
+        FieldView { label: "Path", field, focused: true, label_width: 5 }.render(buf.area, &mut buf);
+        (0..width).map(|x| buf[(x, 0)].symbol().to_owned()).collect()
     }
 
     #[test]
@@ -183,6 +244,25 @@ mod tests {
         f.handle_key(&KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
         assert!(f.is_empty());
         assert_eq!(format!("{f:?}"), "TextField { chars: 0, masked: true }");
+    }
+
+    #[test]
+    fn editing_in_the_middle() {
+        let mut f = TextField::plain(40).with_text("~/codes.txt");
+        for _ in 0..4 {
+            f.handle_key(&key(KeyCode::Left));
+        }
+        for c in "-backupX".chars() {
+            f.handle_key(&key(KeyCode::Char(c)));
+        }
+        f.handle_key(&key(KeyCode::Backspace));
+        assert_eq!(f.text(), "~/codes-backup.txt");
+        f.handle_key(&key(KeyCode::Home));
+        f.handle_key(&key(KeyCode::Delete));
+        assert_eq!(f.text(), "/codes-backup.txt");
+        f.handle_key(&key(KeyCode::End));
+        f.handle_key(&key(KeyCode::Char('x')));
+        assert_eq!(f.text(), "/codes-backup.txtx");
     }
 
     #[test]
@@ -203,5 +283,14 @@ mod tests {
         let line: String = (0..40).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
         assert!(line.contains("•••••••"), "{line}");
         assert!(!line.contains("hunter2"));
+    }
+
+    #[test]
+    fn long_text_scrolls_to_the_cursor() {
+        let f = TextField::plain(100).with_text("/a/very/long/path/to/the/backup-codes.txt");
+        let line = render(&f, 30);
+        assert!(line.contains("backup-codes.txt"), "{line}");
+        assert!(line.ends_with(']'), "{line}");
+        assert_eq!(line.chars().count(), 30);
     }
 }
