@@ -13,7 +13,8 @@ use crate::domain::SecretString;
 /// `usercenter.db.key` beside it).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://usercenter.db";
 
-#[derive(clap::Args, Debug)]
+// No `Debug`: the database URL may hold a password.
+#[derive(clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the bound address is printed)
     #[arg(long, env = "USERCENTER_LISTEN", default_value = "127.0.0.1:8080")]
@@ -29,7 +30,7 @@ pub struct ServeArgs {
     pub key_file: Option<PathBuf>,
 }
 
-#[derive(clap::Subcommand, Debug)]
+#[derive(clap::Subcommand)]
 pub enum UserCommand {
     /// Create an account; the password is read from standard input
     Add {

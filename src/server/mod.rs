@@ -46,8 +46,8 @@ pub const MAX_USERNAME_LEN: usize = 64;
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// What [`start`] needs.
-#[derive(Clone, Debug)]
+/// What [`start`] needs. `Debug` hides a password in the database URL.
+#[derive(Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
     /// `sqlite://PATH`, `sqlite::memory:` or `postgres://…`.
@@ -56,6 +56,17 @@ pub struct ServerConfig {
     pub issuer: String,
     /// The server key; optional for SQLite (then `<database file>.key`), required for PostgreSQL.
     pub key_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("database_url", &store::redact_url(&self.database_url))
+            .field("issuer", &self.issuer)
+            .field("key_file", &self.key_file)
+            .finish()
+    }
 }
 
 /// Everything a request handler needs; cheap to clone.

@@ -681,3 +681,15 @@ async fn usernames_and_passwords_are_checked_on_creation() {
     let duplicate = state.create_user("bob", &pw).await.unwrap_err();
     assert!(duplicate.to_string().contains("already exists"), "{duplicate}");
 }
+
+#[test]
+fn server_config_debug_hides_the_database_password() {
+    let config = super::ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: "postgres://app:s3cret@db/usercenter".into(),
+        issuer: "usercenter".into(),
+        key_file: None,
+    };
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("s3cret") && shown.contains("app:***@db"), "{shown}");
+}
