@@ -137,6 +137,7 @@ pub fn router(state: AppState) -> Router {
 /// A server serving in a background task. Dropping it also stops the server (without waiting).
 pub struct RunningServer {
     addr: SocketAddr,
+    store: Arc<dyn Store>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -151,10 +152,12 @@ impl RunningServer {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         // The receiver is gone only if the server already stopped; the join below tells why.
         let _ = self.stop.send(());
-        match tokio::time::timeout(SHUTDOWN_GRACE, self.task).await {
+        let served = match tokio::time::timeout(SHUTDOWN_GRACE, self.task).await {
             Ok(joined) => joined.context("the server task failed")?.context("the server failed"),
             Err(_) => Err(anyhow::anyhow!("requests still running after {} s", SHUTDOWN_GRACE.as_secs())),
-        }
+        };
+        self.store.close().await;
+        served
     }
 }
 
@@ -177,7 +180,8 @@ pub async fn start_with_clock(config: ServerConfig, clock: Arc<dyn Clock>) -> an
         opened.is_postgres,
     )?;
     let passwords = Passwords::new(Passwords::default_concurrency())?;
-    let state = AppState::new(opened.store, keys, config.issuer.clone(), clock, passwords);
+    let store = opened.store;
+    let state = AppState::new(store.clone(), keys, config.issuer.clone(), clock, passwords);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -192,17 +196,20 @@ pub async fn start_with_clock(config: ServerConfig, clock: Arc<dyn Clock>) -> an
             })
             .await
     });
-    Ok(RunningServer { addr, stop, task })
+    Ok(RunningServer { addr, store, stop, task })
 }
 
 /// Creates an account in the database at `database_url` (created and migrated if missing).
 pub async fn create_user(database_url: &str, username: &str, password: &SecretString) -> anyhow::Result<()> {
     check_new_account(username, password)?;
     let opened = store::open(database_url).await?;
-    let hash = Passwords::new(1)?.hash(password).await?;
-    if !opened.store.create_user(username, &hash, SystemClock.unix()).await? {
-        anyhow::bail!("the user {username:?} already exists");
-    }
+    let hash = Passwords::new(1)?.hash(password).await;
+    let created = match hash {
+        Ok(hash) => opened.store.create_user(username, &hash, SystemClock.unix()).await,
+        Err(e) => Err(e),
+    };
+    opened.store.close().await;
+    anyhow::ensure!(created?, "the user {username:?} already exists");
     Ok(())
 }
 
@@ -210,9 +217,9 @@ pub async fn create_user(database_url: &str, username: &str, password: &SecretSt
 /// and login challenges revoked, the second-factor counter cleared.
 pub async fn reset_two_factor(database_url: &str, username: &str) -> anyhow::Result<()> {
     let opened = store::open(database_url).await?;
-    if !opened.store.reset_two_factor(username).await? {
-        anyhow::bail!("there is no user {username:?}");
-    }
+    let reset = opened.store.reset_two_factor(username).await;
+    opened.store.close().await;
+    anyhow::ensure!(reset?, "there is no user {username:?}");
     Ok(())
 }
 

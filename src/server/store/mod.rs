@@ -169,6 +169,9 @@ pub trait Store: Send + Sync + 'static {
     fn throttle_attempt<'a>(&'a self, scope: Scope, subject: &'a str, now: i64) -> StoreFuture<'a, Throttle>;
     /// A success: the count starts again from zero.
     fn throttle_reset<'a>(&'a self, scope: Scope, subject: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Closes the connections gracefully (SQLite checkpoints its WAL when the last one closes).
+    fn close(&self) -> BoxFuture<'_, ()>;
 }
 
 /// Where a database lives, as far as the key file is concerned.
@@ -615,6 +618,10 @@ macro_rules! impl_sql_store {
                     // The back-off may have ended (or been reset) between the two statements.
                     Ok(Throttle::Locked { until: until.flatten().unwrap_or(now + 1).max(now + 1) })
                 })
+            }
+
+            fn close(&self) -> futures_util::future::BoxFuture<'_, ()> {
+                Box::pin(self.pool.close())
             }
 
             fn throttle_reset<'a>(
