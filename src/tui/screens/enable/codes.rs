@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use time::OffsetDateTime;
@@ -26,6 +26,42 @@ pub enum CodesKind {
     Enabled,
     /// New codes replaced the old ones.
     Regenerated,
+}
+
+/// The buttons under the codes; Tab and the arrows move between them, Enter presses one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodesButton {
+    Copy,
+    Save,
+    Done,
+}
+
+const BUTTONS: [CodesButton; 3] = [CodesButton::Copy, CodesButton::Save, CodesButton::Done];
+
+impl CodesButton {
+    fn label(self) -> &'static str {
+        match self {
+            CodesButton::Copy => "Copy (c)",
+            CodesButton::Save => "Save to a file (s)",
+            CodesButton::Done => "Done",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            CodesButton::Copy => 0,
+            CodesButton::Save => 1,
+            CodesButton::Done => 2,
+        }
+    }
+
+    fn next(self) -> Self {
+        BUTTONS[(self.index() + 1) % BUTTONS.len()]
+    }
+
+    fn previous(self) -> Self {
+        BUTTONS[(self.index() + BUTTONS.len() - 1) % BUTTONS.len()]
+    }
 }
 
 #[derive(Debug)]
@@ -54,6 +90,8 @@ pub struct CodesStep {
     pub copied: Option<CopyMethod>,
     pub saved: Option<PathBuf>,
     pub copying: bool,
+    /// The button Enter presses.
+    pub focus: CodesButton,
     pub mode: CodesMode,
     pub message: Option<Notice>,
 }
@@ -83,6 +121,7 @@ impl CodesStep {
             copied: None,
             saved: None,
             copying: false,
+            focus: CodesButton::Done,
             mode: CodesMode::View,
             message: None,
         }
@@ -113,29 +152,17 @@ impl CodesStep {
     pub fn on_key(&mut self, key: &KeyEvent) -> CodesIntent {
         match &mut self.mode {
             CodesMode::View => match key.code {
-                KeyCode::Char('c') | KeyCode::Char('C') => {
-                    if self.copying {
-                        return CodesIntent::Nothing;
-                    }
-                    self.copying = true;
-                    let text = self.codes.iter().map(SecretString::expose).collect::<Vec<_>>().join("\n");
-                    CodesIntent::Copy(SecretString::new(text))
-                }
-                KeyCode::Char('s') | KeyCode::Char('S') => {
-                    let default = savefile::default_path(&self.issuer);
-                    self.mode = CodesMode::SavePrompt {
-                        field: TextField::plain(PATH_MAX_CHARS).with_text(&default),
-                        pending: false,
-                    };
+                KeyCode::Char('c') | KeyCode::Char('C') => self.activate(CodesButton::Copy),
+                KeyCode::Char('s') | KeyCode::Char('S') => self.activate(CodesButton::Save),
+                KeyCode::Enter => self.activate(self.focus),
+                KeyCode::Esc => self.activate(CodesButton::Done),
+                KeyCode::Tab | KeyCode::Right | KeyCode::Down => {
+                    self.focus = self.focus.next();
                     CodesIntent::Nothing
                 }
-                KeyCode::Enter | KeyCode::Esc => {
-                    if self.secured() {
-                        CodesIntent::Done
-                    } else {
-                        self.mode = CodesMode::LeaveConfirm;
-                        CodesIntent::Nothing
-                    }
+                KeyCode::BackTab | KeyCode::Left | KeyCode::Up => {
+                    self.focus = self.focus.previous();
+                    CodesIntent::Nothing
                 }
                 _ => CodesIntent::Nothing,
             },
@@ -195,6 +222,36 @@ impl CodesStep {
         }
     }
 
+    /// Letter shortcuts press a button without moving the focus, so Enter stays on Done.
+    fn activate(&mut self, button: CodesButton) -> CodesIntent {
+        match button {
+            CodesButton::Copy => {
+                if self.copying {
+                    return CodesIntent::Nothing;
+                }
+                self.copying = true;
+                let text = self.codes.iter().map(SecretString::expose).collect::<Vec<_>>().join("\n");
+                CodesIntent::Copy(SecretString::new(text))
+            }
+            CodesButton::Save => {
+                let default = savefile::default_path(&self.issuer);
+                self.mode = CodesMode::SavePrompt {
+                    field: TextField::plain(PATH_MAX_CHARS).with_text(&default),
+                    pending: false,
+                };
+                CodesIntent::Nothing
+            }
+            CodesButton::Done => {
+                if self.secured() {
+                    CodesIntent::Done
+                } else {
+                    self.mode = CodesMode::LeaveConfirm;
+                    CodesIntent::Nothing
+                }
+            }
+        }
+    }
+
     pub fn on_copied(&mut self, result: Result<CopyMethod, CopyError>) {
         self.copying = false;
         match result {
@@ -236,7 +293,14 @@ impl CodesStep {
 
     pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
         match self.mode {
-            CodesMode::View => vec![("c", "copy"), ("s", "save to a file"), ("Enter", "done"), ("?", "help")],
+            CodesMode::View => vec![
+                ("c", "copy"),
+                ("s", "save to a file"),
+                ("Tab", "next button"),
+                ("Enter", "press"),
+                ("Esc", "done"),
+                ("?", "help"),
+            ],
             CodesMode::SavePrompt { .. } => vec![("Enter", "save"), ("Esc", "cancel"), ("Ctrl-U", "clear")],
             CodesMode::Replace { .. } => vec![("y", "replace"), ("n", "choose another name")],
             CodesMode::LeaveConfirm => vec![("y", "leave"), ("n", "stay")],
@@ -260,10 +324,12 @@ impl CodesStep {
             status_lines.push(m.line());
         }
         let status_rows = wrapped_height(&status_lines, inner.width).max(1);
-        let [intro, _, codes, _, status, prompt] = Layout::vertical([
+        let [intro, _, codes, _, buttons, _, status, prompt] = Layout::vertical([
             Constraint::Length(3),
             Constraint::Length(1),
             Constraint::Length(rows),
+            Constraint::Length(1),
+            Constraint::Length(1),
             Constraint::Length(1),
             Constraint::Length(status_rows + 1),
             Constraint::Min(0),
@@ -282,6 +348,7 @@ impl CodesStep {
         ]);
         Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
         self.render_codes(codes, buf);
+        self.render_buttons(buttons, buf);
         Paragraph::new(Text::from(status_lines)).wrap(Wrap { trim: false }).render(status, buf);
         match &self.mode {
             CodesMode::View | CodesMode::LeaveConfirm => {
@@ -330,6 +397,30 @@ impl CodesStep {
                 .width(area.width.saturating_sub(4))
                 .render(area, buf);
         }
+    }
+
+    fn render_buttons(&self, area: Rect, buf: &mut Buffer) {
+        let active = matches!(self.mode, CodesMode::View);
+        let mut spans = vec![Span::raw("  ")];
+        for button in BUTTONS {
+            let focused = active && button == self.focus;
+            let done = match button {
+                CodesButton::Copy => self.copied.is_some(),
+                CodesButton::Save => self.saved.is_some(),
+                CodesButton::Done => false,
+            };
+            let mark = if done { "✓ " } else { "" };
+            let text = format!("[ {mark}{} ]", button.label());
+            let style = if focused {
+                Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+            } else {
+                Style::new()
+            };
+            spans.push(Span::raw(if focused { "› " } else { "  " }));
+            spans.push(Span::styled(text, style));
+            spans.push(Span::raw("  "));
+        }
+        Line::from(spans).render(area, buf);
     }
 
     fn render_codes(&self, area: Rect, buf: &mut Buffer) {
@@ -401,6 +492,23 @@ mod tests {
         press(&mut app, KeyCode::Enter);
         app.update(Msg::Saved(Ok("/home/alice/usercenter-backup-codes.txt".into())));
         insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn tab_moves_between_the_buttons_and_enter_presses() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Tab);
+        let effect = press(&mut app, KeyCode::Enter);
+        assert!(matches!(effect, Some(crate::tui::app::Effect::Copy(_))), "{effect:?}");
+        app.update(Msg::Copied(Ok(CopyMethod::SystemClipboard)));
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Enter);
+        assert!(screen_text(&app).contains("Save the codes to this file"));
+        press(&mut app, KeyCode::Esc);
+        press(&mut app, KeyCode::BackTab);
+        press(&mut app, KeyCode::BackTab);
+        let effect = press(&mut app, KeyCode::Enter);
+        assert!(matches!(effect, Some(crate::tui::app::Effect::LoadMe { .. })), "Done: {effect:?}");
     }
 
     #[test]
