@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use app_server::AppServer;
 use pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_TAB, PtyApp};
+use usercenter::client::ClientError;
 use usercenter::domain::{BackupCode, SecondFactorInput};
 
 /// 30 characters: the account name the scan step must still fit at 80x24.
@@ -207,14 +208,30 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The terminal is back to normal: the alternate screen left after it was entered, the cursor shown.
-fn assert_terminal_restored(raw: &[u8]) {
-    let entered = find(raw, ENTER_ALTERNATE_SCREEN).expect("the app never entered the alternate screen");
-    let left = find(raw, LEAVE_ALTERNATE_SCREEN).expect("the app never left the alternate screen");
+fn assert_terminal_restored(app: &PtyApp) {
+    let raw = app.raw_output();
+    let entered = find(&raw, ENTER_ALTERNATE_SCREEN).expect("the app never entered the alternate screen");
+    let left = find(&raw, LEAVE_ALTERNATE_SCREEN).expect("the app never left the alternate screen");
     assert!(left > entered, "the last alternate-screen switch enters it");
-    let shown = find(raw, SHOW_CURSOR).expect("the cursor is never shown again");
-    if let Some(hidden) = find(raw, HIDE_CURSOR) {
+    let shown = find(&raw, SHOW_CURSOR).expect("the cursor is never shown again");
+    if let Some(hidden) = find(&raw, HIDE_CURSOR) {
         assert!(shown > hidden, "the cursor stays hidden");
     }
+    assert!(!app.on_alternate_screen(), "the terminal is still on the alternate screen");
+    assert!(!app.cursor_hidden(), "the cursor is still hidden");
+}
+
+/// The key for manual entry beside the QR code, without its spaces.
+fn manual_key_on(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().collect();
+    let start = lines.iter().position(|l| l.contains("Type this key:")).expect("the manual key on screen");
+    let is_group =
+        |w: &&str| w.len() <= 4 && w.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c));
+    lines[start + 1..]
+        .iter()
+        .take_while(|l| !l.contains("Account:"))
+        .flat_map(|l| l.split_whitespace().filter(is_group))
+        .collect()
 }
 
 fn assert_exits_with_success(app: &mut PtyApp) {
@@ -246,6 +263,8 @@ fn the_walk_through_every_step() {
     let phone = Phone(totp_rs::Totp::from_url(&uri).expect("an authenticator accepts the URI"));
     assert_eq!(phone.0.account_name(), USERNAME, "{uri}");
     assert_eq!(phone.0.issuer(), Some("usercenter"), "{uri}");
+    let key = manual_key_on(&app.screen());
+    assert_eq!(key, phone.0.secret().to_base32().trim_end_matches('='), "the manual key is the QR's secret");
     app.send(KEY_ENTER);
     app.wait_for("┌ Verify");
     let (code, enrolled_step) = phone.code_now();
@@ -279,8 +298,8 @@ fn the_walk_through_every_step() {
     // The same backup code again: refused, the field cleared; another one works.
     submit_sign_in(&mut app, USERNAME, PASSWORD);
     submit_second_factor(&mut app, &codes[0]);
-    let (_, screen) = app.wait_for_any(&["That code was already used.", "That code is not valid."]);
-    assert!(screen.contains("Verification code"), "{screen}");
+    let screen = app.wait_for("That code was already used.");
+    assert!(screen.contains("or use another backup code"), "{screen}");
     submit_second_factor(&mut app, &codes[1]);
     let screen = wait_for_security(&app, "On since");
     assert!(screen.contains("8 of 10 left"), "{screen}");
@@ -299,7 +318,8 @@ fn the_walk_through_every_step() {
     let screen = wait_for_security(&app, "On since");
     assert!(screen.contains("10 of 10 left"), "{screen}");
     let old = SecondFactorInput::Backup(BackupCode::parse(&codes[2]).expect("a backup code"));
-    assert!(server.sign_in(USERNAME, PASSWORD, old).is_err(), "an old backup code still signs in");
+    let refused = server.sign_in(USERNAME, PASSWORD, old);
+    assert!(matches!(refused, Err(ClientError::InvalidCode { .. })), "an old backup code: {refused:?}");
     let new = SecondFactorInput::Backup(BackupCode::parse(&new_codes[9]).expect("a backup code"));
     server.sign_in(USERNAME, PASSWORD, new).expect("a new backup code signs in");
 
@@ -314,7 +334,11 @@ fn the_walk_through_every_step() {
 
     app.send(KEY_CTRL_C);
     assert_exits_with_success(&mut app);
-    assert_terminal_restored(&app.raw_output());
+    assert_terminal_restored(&app);
+    let screen = app.screen();
+    for secret in codes.iter().chain(&new_codes).map(String::as_str).chain([key.as_str(), PASSWORD]) {
+        assert!(!screen.contains(secret), "{secret} is left on the terminal after exit:\n{screen}");
+    }
 }
 
 /// A panic inside the app still gives the terminal back, with the message readable on the normal screen.
@@ -326,7 +350,7 @@ fn a_panic_restores_the_terminal() {
         .wait_exit(EXIT_TIMEOUT)
         .unwrap_or_else(|| panic!("the app did not end after its panic; the screen:\n{}", app.screen()));
     assert!(!status.success(), "a panic must not exit 0");
-    assert_terminal_restored(&app.raw_output());
+    assert_terminal_restored(&app);
     let raw = app.raw_output();
     let left = find(&raw, LEAVE_ALTERNATE_SCREEN).expect("left the alternate screen");
     let message = find(&raw, b"deliberate panic").expect("the panic message reaches the terminal");
@@ -345,9 +369,14 @@ fn demo_signs_in_and_cleans_up() {
     submit_sign_in(&mut app, "demo", "demo-password");
     let screen = wait_for_security(&app, "Off");
     assert!(screen.contains("demo"), "{screen}");
+    let running: Vec<_> = std::fs::read_dir(sandbox.tmp.path()).expect("read TMPDIR").flatten().collect();
+    assert!(
+        running.iter().any(|e| e.file_name().to_string_lossy().starts_with("usercenter-demo-")),
+        "the demo keeps its database elsewhere than TMPDIR: {running:?}"
+    );
     app.send(KEY_CTRL_C);
     assert_exits_with_success(&mut app);
-    assert_terminal_restored(&app.raw_output());
+    assert_terminal_restored(&app);
     let left: Vec<_> = std::fs::read_dir(sandbox.tmp.path()).expect("read TMPDIR").collect();
     assert!(left.is_empty(), "the demo left {left:?} in its TMPDIR");
 }
@@ -382,7 +411,7 @@ fn dead_server_shows_the_url_the_cause_and_retry() {
     app.wait_for("Cannot reach the server at");
     app.send(b"q");
     assert_exits_with_success(&mut app);
-    assert_terminal_restored(&app.raw_output());
+    assert_terminal_restored(&app);
 }
 
 /// Ctrl-C on the backup codes before they were copied or saved asks first; "n" stays, and a second
@@ -419,5 +448,5 @@ fn ctrl_c_on_unsaved_backup_codes_asks_first() {
     app.wait_for("Quit anyway?");
     app.send(KEY_CTRL_C);
     assert_exits_with_success(&mut app);
-    assert_terminal_restored(&app.raw_output());
+    assert_terminal_restored(&app);
 }

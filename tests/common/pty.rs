@@ -67,6 +67,16 @@ impl PtyApp {
         self.parser.lock().expect("parser").screen().contents()
     }
 
+    /// Whether the emulator is on the alternate screen now.
+    pub fn on_alternate_screen(&self) -> bool {
+        self.parser.lock().expect("parser").screen().alternate_screen()
+    }
+
+    /// Whether the program left the cursor hidden.
+    pub fn cursor_hidden(&self) -> bool {
+        self.parser.lock().expect("parser").screen().hide_cursor()
+    }
+
     /// Everything the program wrote to the terminal so far.
     pub fn raw_output(&self) -> Vec<u8> {
         self.raw.lock().expect("raw").clone()
