@@ -156,7 +156,8 @@ impl RunningServer {
             Ok(joined) => joined.context("the server task failed")?.context("the server failed"),
             Err(_) => Err(anyhow::anyhow!("requests still running after {} s", SHUTDOWN_GRACE.as_secs())),
         };
-        self.store.close().await;
+        // Bounded: close waits for connections still used by requests that outlived the grace period.
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.store.close()).await;
         served
     }
 }
