@@ -1398,7 +1398,36 @@ mod tests {
 
     #[test]
     fn every_screen_survives_tiny_and_odd_sizes() {
-        let apps = [app(), signed_in(me(true, 1)), at_scan(), at_verify(), at_codes()];
+        let mut help = signed_in(me(true, 1));
+        press(&mut help, KeyCode::Char('?'));
+        let mut quitting = at_codes();
+        ctrl_c(&mut quitting);
+        let mut saving = at_codes();
+        press(&mut saving, KeyCode::Char('s'));
+        let mut regenerate = signed_in(me(true, 1));
+        press(&mut regenerate, KeyCode::Char('g'));
+        let mut disable = signed_in(me(true, 1));
+        press(&mut disable, KeyCode::Char('d'));
+        let mut unreachable = App::new(URL, None);
+        reply(&mut unreachable, Reply::Health(Err(transport_error())));
+        let mut second_factor = app();
+        submit_login(&mut second_factor, "alice", "pw");
+        reply(&mut second_factor, Reply::Login(Ok(LoginResponse::SecondFactorRequired(challenge()))));
+        let apps = [
+            app(),
+            demo_app(),
+            signed_in(me(true, 1)),
+            at_scan(),
+            at_verify(),
+            at_codes(),
+            help,
+            quitting,
+            saving,
+            regenerate,
+            disable,
+            unreachable,
+            second_factor,
+        ];
         for app in &apps {
             for (w, h) in [(1, 1), (20, 5), (49, 13), (50, 14), (60, 20), (80, 24), (120, 40), (300, 10)] {
                 let text = render(app, w, h).backend().to_string();

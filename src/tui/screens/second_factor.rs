@@ -187,6 +187,16 @@ mod tests {
     }
 
     #[test]
+    fn second_factor_throttled() {
+        let mut app = at_second_factor();
+        type_text(&mut app, "123456");
+        crate::tui::testing::press(&mut app, crossterm::event::KeyCode::Enter);
+        let err = ClientError::TooManyAttempts { retry_after: Duration::from_secs(120) };
+        reply(&mut app, Reply::SecondFactor(Err(err)));
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    #[test]
     fn code_already_used() {
         let mut app = at_second_factor();
         type_text(&mut app, "abcde-fghjk");
