@@ -73,8 +73,10 @@ impl ApiClient {
     /// `base_url` such as `http://127.0.0.1:8080` (a trailing slash or `/v1`-less form is fine).
     pub fn new(base_url: &str) -> Result<Self, ClientError> {
         let base_url = base_url.trim_end_matches('/').to_owned();
-        let parsed = reqwest::Url::parse(&base_url)
-            .map_err(|e| ClientError::Protocol { url: base_url.clone(), detail: format!("not a URL: {e}") })?;
+        let parsed = reqwest::Url::parse(&base_url).map_err(|e| ClientError::Protocol {
+            url: base_url.clone(),
+            detail: format!("not a URL: {e}"),
+        })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(ClientError::Protocol {
                 url: base_url,
@@ -117,9 +119,10 @@ impl ApiClient {
         let url = self.url(paths::SECOND_FACTOR);
         match self.call(Method::POST, paths::SECOND_FACTOR, None, Some(&body)).await? {
             LoginResponse::Authenticated(session) => Ok(session),
-            LoginResponse::SecondFactorRequired(_) => {
-                Err(ClientError::Protocol { url, detail: "the server asked for a second factor again".into() })
-            }
+            LoginResponse::SecondFactorRequired(_) => Err(ClientError::Protocol {
+                url,
+                detail: "the server asked for a second factor again".into(),
+            }),
         }
     }
 

@@ -139,7 +139,9 @@ mod tests {
     fn login_response_is_tagged_by_status() {
         let v = json!({"status":"second_factor_required","challenge":"c","expires_at":"2026-01-01T00:00:00Z","methods":["totp","backup_code"]});
         let r: LoginResponse = serde_json::from_value(v).unwrap();
-        assert!(matches!(r, LoginResponse::SecondFactorRequired(c) if c.methods == [SecondFactorMethod::Totp, SecondFactorMethod::BackupCode]));
+        assert!(
+            matches!(r, LoginResponse::SecondFactorRequired(c) if c.methods == [SecondFactorMethod::Totp, SecondFactorMethod::BackupCode])
+        );
         let s = LoginResponse::Authenticated(Session {
             token: "t".into(),
             expires_at: OffsetDateTime::UNIX_EPOCH,
@@ -153,7 +155,11 @@ mod tests {
 
     #[test]
     fn second_factor_request_sends_only_the_given_proof() {
-        let r = SecondFactorRequest { challenge: "c".into(), code: None, backup_code: Some("abcde-fghjk".into()) };
+        let r = SecondFactorRequest {
+            challenge: "c".into(),
+            code: None,
+            backup_code: Some("abcde-fghjk".into()),
+        };
         assert_eq!(serde_json::to_value(&r).unwrap(), json!({"challenge":"c","backup_code":"abcde-fghjk"}));
     }
 

@@ -69,9 +69,7 @@ pub enum SecondFactorInput {
 
 impl SecondFactorInput {
     pub fn parse(input: &str) -> Option<Self> {
-        VerificationCode::parse(input)
-            .map(Self::Totp)
-            .or_else(|| BackupCode::parse(input).map(Self::Backup))
+        VerificationCode::parse(input).map(Self::Totp).or_else(|| BackupCode::parse(input).map(Self::Backup))
     }
 }
 

@@ -75,7 +75,14 @@ fn about_blank() -> String {
 
 impl Problem {
     pub fn new(status: u16, code: ErrorCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { kind: about_blank(), status, code, title: title.into(), detail: detail.into(), retry_after_s: None }
+        Self {
+            kind: about_blank(),
+            status,
+            code,
+            title: title.into(),
+            detail: detail.into(),
+            retry_after_s: None,
+        }
     }
 }
 
