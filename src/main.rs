@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "usercenter", version, about = "Two-factor authentication from your terminal")]
 struct Cli {
     /// Base URL of the platform API, such as https://platform.example.com
-    #[arg(long, env = "USERCENTER_API_URL", global = true)]
+    #[arg(long, env = "USERCENTER_API_URL")]
     api: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
