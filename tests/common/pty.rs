@@ -19,6 +19,8 @@ pub const KEY_CTRL_U: &[u8] = b"\x15";
 pub struct PtyApp {
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
+    /// Ends when the terminal closes: every byte the program wrote has then been read.
+    reader: Option<std::thread::JoinHandle<()>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
 }
@@ -46,7 +48,7 @@ impl PtyApp {
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let (p, r) = (parser.clone(), raw.clone());
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             // Keep the master alive as long as the reader runs.
             let _master = pair.master;
             let mut buf = [0u8; 8192];
@@ -60,7 +62,7 @@ impl PtyApp {
                 }
             }
         });
-        Self { parser, raw, writer, child }
+        Self { parser, raw, reader: Some(reader), writer, child }
     }
 
     pub fn screen(&self) -> String {
@@ -118,13 +120,22 @@ impl PtyApp {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                // Give the reader thread a moment to drain the last bytes.
-                std::thread::sleep(Duration::from_millis(100));
+                self.drain(deadline.max(Instant::now() + Duration::from_secs(2)));
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         None
+    }
+
+    /// Waits (until `deadline` at most) for the reader to see the terminal close after the last byte.
+    fn drain(&mut self, deadline: Instant) {
+        while self.reader.as_ref().is_some_and(|r| !r.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.reader.as_ref().is_some_and(|r| r.is_finished()) {
+            let _ = self.reader.take().map(std::thread::JoinHandle::join);
+        }
     }
 
     /// Decodes the QR code on screen as a phone camera would, from the cells' characters and colours.
