@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use app_server::AppServer;
-use pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_TAB, PtyApp};
+use pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_ESC, KEY_TAB, PtyApp};
 use usercenter::client::ClientError;
 use usercenter::domain::{BackupCode, SecondFactorInput};
 
@@ -194,13 +194,41 @@ fn save_codes(app: &mut PtyApp, path: Option<&str>) {
     app.wait_for("✓ Saved to");
 }
 
+fn assert_contains_all(text: &str, codes: &[String]) {
+    for code in codes {
+        assert!(text.contains(code.as_str()), "{code} is missing from:\n{text}");
+    }
+}
+
 fn assert_saved(path: &Path, codes: &[String]) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    for code in codes {
-        assert!(text.contains(code.as_str()), "{} lacks {code}:\n{text}", path.display());
-    }
+    assert_contains_all(&text, codes);
     let mode = std::fs::metadata(path).expect("the saved file").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{} has mode {mode:o}", path.display());
+}
+
+fn wait_until_gone(app: &PtyApp, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.screen().contains(text) {
+        assert!(Instant::now() < deadline, "{text:?} stays on screen:\n{}", app.screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The texts the program put on the terminal's clipboard: every `ESC ] 52 ; c ; BASE64 BEL`, decoded.
+fn osc52_payloads(raw: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    const START: &[u8] = b"\x1b]52;c;";
+    let mut payloads = Vec::new();
+    let mut rest = raw;
+    while let Some(at) = rest.windows(START.len()).position(|w| w == START) {
+        rest = &rest[at + START.len()..];
+        let end = rest.iter().position(|&b| b == 0x07).expect("an OSC 52 sequence ends with BEL");
+        let decoded = base64::engine::general_purpose::STANDARD.decode(&rest[..end]).expect("base64");
+        payloads.push(String::from_utf8(decoded).expect("UTF-8"));
+        rest = &rest[end..];
+    }
+    payloads
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -239,6 +267,21 @@ fn assert_exits_with_success(app: &mut PtyApp) {
         panic!("the app is still running after {EXIT_TIMEOUT:?}; the screen:\n{}", app.screen())
     });
     assert!(status.success(), "exit status {status:?}; the screen:\n{}", app.screen());
+}
+
+/// Signs in (2FA off), enables 2FA with the phone's current code, and returns the codes on screen.
+fn enable_up_to_the_codes(app: &mut PtyApp, username: &str) -> Vec<String> {
+    submit_sign_in(app, username, PASSWORD);
+    wait_for_security(app, "Off");
+    app.send(b"e");
+    app.wait_for("Enter your password to continue.");
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    let phone = Phone(totp_rs::Totp::from_url(scan_qr(app)).expect("an otpauth URI"));
+    app.send(KEY_ENTER);
+    app.wait_for("┌ Verify");
+    app.type_text(&phone.code_now().0);
+    wait_for_backup_codes(app)
 }
 
 /// Every step of the mission, from the keyboard: enable, save the codes, sign in with each factor,
@@ -312,6 +355,17 @@ fn the_walk_through_every_step() {
     app.wait_for("┌ New backup codes");
     let new_codes = wait_for_backup_codes(&app);
     assert!(new_codes.iter().all(|c| !codes.contains(c)), "old {codes:?}, new {new_codes:?}");
+    // Neither copied nor saved yet: Ctrl-C asks first.
+    app.send(KEY_CTRL_C);
+    app.wait_for("Quit anyway?");
+    app.send(b"n");
+    wait_until_gone(&app, "Quit anyway?");
+    // Copy: no display here, so OSC 52 to the terminal, and the message says so.
+    app.send(b"c");
+    app.wait_for("Sent to your terminal's clipboard with OSC 52");
+    let copied = osc52_payloads(&app.raw_output());
+    assert_eq!(copied.len(), 1, "one plain OSC 52 outside tmux: {copied:?}");
+    assert_contains_all(&copied[0], &new_codes);
     save_codes(&mut app, Some("~/new-codes.txt"));
     assert_saved(&sandbox.home.path().join("new-codes.txt"), &new_codes);
     app.send(KEY_ENTER);
@@ -421,32 +475,77 @@ fn ctrl_c_on_unsaved_backup_codes_asks_first() {
     let server = AppServer::with_user("alice", PASSWORD);
     let sandbox = Sandbox::new();
     let mut app = sandbox.spawn(&["--api", &server.url], &[]);
-    submit_sign_in(&mut app, "alice", PASSWORD);
-    wait_for_security(&app, "Off");
-    app.send(b"e");
-    app.wait_for("Enter your password to continue.");
-    app.type_text(PASSWORD);
-    app.send(KEY_ENTER);
-    let phone = Phone(totp_rs::Totp::from_url(scan_qr(&app)).expect("an otpauth URI"));
-    app.send(KEY_ENTER);
-    app.wait_for("┌ Verify");
-    app.type_text(&phone.code_now().0);
-    let codes = wait_for_backup_codes(&app);
+    let codes = enable_up_to_the_codes(&mut app, "alice");
 
     app.send(KEY_CTRL_C);
     app.wait_for("Quit anyway?");
     app.send(b"n");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.screen().contains("Quit anyway?") {
-        assert!(Instant::now() < deadline, "n did not close the question:\n{}", app.screen());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_gone(&app, "Quit anyway?");
     assert_eq!(wait_for_backup_codes(&app), codes, "the codes stay on screen");
     assert!(app.wait_exit(Duration::from_millis(200)).is_none(), "n quit the app");
+    // Leaving the step without saving asks too.
+    app.send(KEY_ENTER);
+    app.wait_for("Leave anyway? y/n");
+    app.send(b"n");
+    wait_until_gone(&app, "Leave anyway?");
+    assert_eq!(wait_for_backup_codes(&app), codes, "the codes stay on screen");
 
     app.send(KEY_CTRL_C);
     app.wait_for("Quit anyway?");
     app.send(KEY_CTRL_C);
     assert_exits_with_success(&mut app);
     assert_terminal_restored(&app);
+}
+
+/// Over SSH inside tmux (no DISPLAY, so X11 is never touched here), a copy goes out as OSC 52 both plain and wrapped for tmux's passthrough, the
+/// message says so, and the codes then count as kept: Ctrl-C quits without asking.
+#[test]
+fn copy_inside_tmux_over_ssh_sends_both_osc52_forms() {
+    let server = AppServer::with_user("bob", PASSWORD);
+    let sandbox = Sandbox::new();
+    let envs =
+        [("TMUX", "/tmp/tmux-1000/default,4242,0"), ("SSH_CONNECTION", "192.0.2.1 50000 192.0.2.2 22")];
+    let mut app = sandbox.spawn(&["--api", &server.url], &envs);
+    let codes = enable_up_to_the_codes(&mut app, "bob");
+    app.send(b"c");
+    app.wait_for("through tmux");
+    let raw = app.raw_output();
+    let plain = osc52_payloads(&raw);
+    assert_eq!(plain.len(), 2, "one plain and one inside the passthrough: {plain:?}");
+    for payload in &plain {
+        assert_contains_all(payload, &codes);
+    }
+    const WRAPPED: &[u8] = b"\x1bPtmux;\x1b\x1b]52;c;";
+    let wrapped = find(&raw, WRAPPED).expect("the sequence wrapped for tmux's passthrough");
+    let inner = &raw[wrapped + WRAPPED.len()..];
+    let bel = inner.iter().position(|&b| b == 0x07).expect("BEL ends the inner sequence");
+    assert_eq!(&inner[bel..bel + 3], b"\x07\x1b\\", "ST ends the passthrough");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+    assert_terminal_restored(&app);
+}
+
+/// Esc at the QR code leaves the wizard and cancels the enrollment on the server.
+#[test]
+fn esc_at_the_qr_code_cancels_the_enrollment() {
+    let server = AppServer::with_user("carol", PASSWORD);
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    submit_sign_in(&mut app, "carol", PASSWORD);
+    wait_for_security(&app, "Off");
+    app.send(b"e");
+    app.wait_for("Enter your password to continue.");
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    scan_qr(&app);
+    assert!(server.me("carol", PASSWORD).two_factor.pending_enrollment, "the enrollment is pending");
+    app.send(KEY_ESC);
+    wait_for_security(&app, "Off");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.me("carol", PASSWORD).two_factor.pending_enrollment {
+        assert!(Instant::now() < deadline, "the enrollment is still pending after Esc");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
 }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use usercenter::client::{ApiClient, ClientError};
-use usercenter::domain::{LoginResponse, SecondFactorInput, SecretString, Session};
+use usercenter::domain::{LoginResponse, Me, SecondFactorInput, SecretString, Session};
 use usercenter::server::{RunningServer, ServerConfig, create_user, start};
 
 pub struct AppServer {
@@ -63,6 +63,20 @@ impl AppServer {
                     self.client.second_factor(&challenge.challenge, &second).await
                 }
                 LoginResponse::Authenticated(_) => panic!("two-factor authentication is unexpectedly off"),
+            }
+        })
+    }
+}
+
+impl AppServer {
+    /// The account as the server sees it, through a fresh password-only session (2FA off).
+    pub fn me(&self, username: &str, password: &str) -> Me {
+        self.block_on(async {
+            match self.client.login(username, &SecretString::new(password)).await.expect("sign in") {
+                LoginResponse::Authenticated(session) => self.client.me(&session.token).await.expect("me"),
+                LoginResponse::SecondFactorRequired(_) => {
+                    panic!("two-factor authentication is unexpectedly on")
+                }
             }
         })
     }
