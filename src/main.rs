@@ -1,5 +1,6 @@
 //! Command line: parses, then calls in. Nothing else lives here.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -39,7 +40,8 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("usercenter: {error:#}");
+            // Not eprintln!: after an SSH hangup stderr is gone, and a panic here would hide the exit code.
+            let _ = writeln!(std::io::stderr(), "usercenter: {error:#}");
             ExitCode::FAILURE
         }
     }

@@ -62,6 +62,8 @@ pub enum Msg {
     Api(Now, Reply),
     Copied(Result<CopyMethod, CopyError>),
     Saved(Result<PathBuf, SaveError>),
+    /// SIGTERM or SIGHUP (the SSH connection dropped): leave at once, there is nobody to ask.
+    Terminate,
 }
 
 /// The answer to an [`Effect`] that called the API.
@@ -260,6 +262,7 @@ impl App {
                 }
                 None
             }
+            Msg::Terminate => Some(self.quit()),
         }
     }
 
@@ -1260,6 +1263,15 @@ mod tests {
         let mut app = at_scan();
         let effect = ctrl_c(&mut app);
         assert_eq!(effect, Some(Effect::Quit { token: Some("token-1".into()), cancel_enrollment: true }));
+    }
+
+    #[test]
+    fn a_signal_quits_at_once_and_cleans_up() {
+        let mut app = at_scan();
+        let effect = app.update(Msg::Terminate);
+        assert_eq!(effect, Some(Effect::Quit { token: Some("token-1".into()), cancel_enrollment: true }));
+        let mut app = at_codes();
+        assert!(matches!(app.update(Msg::Terminate), Some(Effect::Quit { .. })), "nobody left to ask");
     }
 
     #[test]

@@ -44,8 +44,16 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let clipboard = Arc::new(Mutex::new(Clipboard::new(ClipboardEnv::from_process())));
     // try_init also installs the panic hook that restores the terminal before the panic message.
     let mut terminal = ratatui::try_init().map_err(|e| anyhow::anyhow!("cannot open the terminal: {e}"))?;
-    let result = event_loop(&mut terminal, app, &client, &clipboard).await;
-    ratatui::restore();
+    let mut hung_up = false;
+    let result = event_loop(&mut terminal, app, &client, &clipboard, &mut hung_up).await;
+    if hung_up {
+        // The terminal is gone. Restoring it, or dropping the Terminal (which shows the cursor), fails
+        // and ratatui reports that with eprintln!, which panics on the dead stderr and then aborts in
+        // the panic hook: no logout, no demo cleanup. So leave the terminal alone.
+        std::mem::forget(terminal);
+    } else {
+        ratatui::restore();
+    }
     let cleanup = result?;
     if let Some(Effect::Quit { token, cancel_enrollment }) = cleanup {
         let work = async {
@@ -85,6 +93,7 @@ async fn event_loop(
     mut app: App,
     client: &ApiClient,
     clipboard: &Arc<Mutex<Clipboard>>,
+    hung_up: &mut bool,
 ) -> anyhow::Result<Option<Effect>> {
     // Test hook for the pseudo-terminal test: panic right after the first draw, to prove the
     // panic hook restores the terminal.
@@ -92,6 +101,7 @@ async fn event_loop(
     let (tx, mut rx) = mpsc::unbounded_channel::<Delivery>();
     let mut events = EventStream::new();
     let mut ticker: Option<(Duration, Interval)> = None;
+    let mut terminate = Signals::new()?;
     if let Some(effect) = app.start() {
         spawn_effect(effect, client, clipboard, &tx);
     }
@@ -130,6 +140,10 @@ async fn event_loop(
                     None => std::future::pending::<()>().await,
                 }
             } => Msg::Tick(std::time::Instant::now()),
+            signal = terminate.recv() => {
+                *hung_up = signal == Signal::Hangup;
+                Msg::Terminate
+            }
         };
         match app.update(msg) {
             Some(quit @ Effect::Quit { .. }) => {
@@ -140,6 +154,34 @@ async fn event_loop(
             None => {}
         }
     }
+}
+
+/// SIGTERM and SIGHUP: quit through the app, so the terminal is restored, the session logged out and
+/// a demo's temporary folder removed, instead of dying where we stand.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen = |kind| signal(kind).map_err(|e| anyhow::anyhow!("cannot listen for signals: {e}"));
+        Ok(Self { term: listen(SignalKind::terminate())?, hangup: listen(SignalKind::hangup())? })
+    }
+
+    async fn recv(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.term.recv() => Signal::Terminate,
+            _ = self.hangup.recv() => Signal::Hangup,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signal {
+    Terminate,
+    Hangup,
 }
 
 /// Copies through the session's clipboard; OSC 52 bytes come back for the loop to write.
