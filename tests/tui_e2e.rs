@@ -525,9 +525,10 @@ fn copy_inside_tmux_over_ssh_sends_both_osc52_forms() {
     assert_terminal_restored(&app);
 }
 
-/// Esc at the QR code leaves the wizard and cancels the enrollment on the server.
+/// The QR code step adapts to the window and inverts on request; Esc there leaves the wizard and cancels
+/// the enrollment on the server.
 #[test]
-fn esc_at_the_qr_code_cancels_the_enrollment() {
+fn qr_code_step_resizes_inverts_and_esc_cancels_the_enrollment() {
     let server = AppServer::with_user("carol", PASSWORD);
     let sandbox = Sandbox::new();
     let mut app = sandbox.spawn(&["--api", &server.url], &[]);
@@ -537,8 +538,32 @@ fn esc_at_the_qr_code_cancels_the_enrollment() {
     app.wait_for("Enter your password to continue.");
     app.type_text(PASSWORD);
     app.send(KEY_ENTER);
-    scan_qr(&app);
+    let uri = scan_qr(&app);
     assert!(server.me("carol", PASSWORD).two_factor.pending_enrollment, "the enrollment is pending");
+
+    // Too small for the code: the screen says how large it must be and keeps the key for typing.
+    app.resize(70, 22);
+    let screen = app.wait_for("Terminal too small for the QR code");
+    let needed = screen.split("it needs at least ").nth(1).and_then(|rest| rest.split(['.', ' ']).next());
+    let (cols, rows) = needed.and_then(|size| size.split_once('x')).expect("the size it needs");
+    let (cols, rows): (u16, u16) = (cols.parse().expect("columns"), rows.parse().expect("rows"));
+    assert!((cols > 70 || rows > 22) && cols <= COLS && rows <= ROWS, "{screen}");
+    let key = manual_key_on(&screen);
+    let phone = totp_rs::Totp::from_url(&uri).expect("an otpauth URI");
+    assert_eq!(key, phone.secret().to_base32().trim_end_matches('='), "{screen}");
+    app.resize(COLS, ROWS);
+    assert_eq!(scan_qr(&app), uri, "the same code once the window is large enough again");
+
+    // i inverts the colours: the code now reads light-on-dark, and i again restores it.
+    app.send(b"i");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.decode_inverted_qr().as_deref() != Some(uri.as_str()) {
+        assert!(Instant::now() < deadline, "no light-on-dark code after i:\n{}", app.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    app.send(b"i");
+    assert_eq!(scan_qr(&app), uri);
+
     app.send(KEY_ESC);
     wait_for_security(&app, "Off");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -546,6 +571,55 @@ fn esc_at_the_qr_code_cancels_the_enrollment() {
         assert!(Instant::now() < deadline, "the enrollment is still pending after Esc");
         std::thread::sleep(Duration::from_millis(100));
     }
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+}
+
+/// Wrong passwords: the error inline, then throttling with a live countdown taken from Retry-After.
+#[test]
+fn throttled_sign_in_counts_down_live() {
+    let server = AppServer::with_user("dave", PASSWORD);
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    let mut attempts = 0;
+    let screen = loop {
+        attempts += 1;
+        assert!(attempts <= 10, "still no throttling after {attempts} wrong passwords:\n{}", app.screen());
+        submit_sign_in(&mut app, "dave", "not the password");
+        // The answer has come once the password field is empty again or the countdown shows.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let screen = loop {
+            let screen = app.screen();
+            let password = screen.lines().find(|l| l.contains("Password  [")).unwrap_or_default();
+            if screen.contains("Try again in")
+                || (screen.contains("Wrong username or password.") && !password.contains('•'))
+            {
+                break screen;
+            }
+            assert!(Instant::now() < deadline, "no answer to a wrong password:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        if screen.contains("Try again in") {
+            break screen;
+        }
+    };
+    assert!(attempts > 1, "throttled at once");
+    let seconds = |screen: &str| -> u64 {
+        let at = screen.find("Try again in ").expect("a countdown") + "Try again in ".len();
+        screen[at..].split_whitespace().next().and_then(|n| n.parse().ok()).expect("seconds")
+    };
+    let first = seconds(&screen);
+    assert!((1..=900).contains(&first), "{screen}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let screen = app.screen();
+        if screen.contains("Try again in") && seconds(&screen) < first {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the countdown does not tick:\n{screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(app.screen().contains("dave"), "the username is kept");
     app.send(KEY_CTRL_C);
     assert_exits_with_success(&mut app);
 }

@@ -7,7 +7,7 @@ use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 pub const KEY_ENTER: &[u8] = b"\r";
 pub const KEY_ESC: &[u8] = b"\x1b";
@@ -22,6 +22,7 @@ pub struct PtyApp {
     /// Ends when the terminal closes: every byte the program wrote has then been read.
     reader: Option<std::thread::JoinHandle<()>>,
     writer: Box<dyn Write + Send>,
+    master: Box<dyn MasterPty + Send>,
     child: Box<dyn Child + Send + Sync>,
 }
 
@@ -49,8 +50,6 @@ impl PtyApp {
         let raw = Arc::new(Mutex::new(Vec::new()));
         let (p, r) = (parser.clone(), raw.clone());
         let reader = std::thread::spawn(move || {
-            // Keep the master alive as long as the reader runs.
-            let _master = pair.master;
             let mut buf = [0u8; 8192];
             loop {
                 match reader.read(&mut buf) {
@@ -62,7 +61,7 @@ impl PtyApp {
                 }
             }
         });
-        Self { parser, raw, reader: Some(reader), writer, child }
+        Self { parser, raw, reader: Some(reader), writer, master: pair.master, child }
     }
 
     pub fn screen(&self) -> String {
@@ -104,6 +103,15 @@ impl PtyApp {
         }
     }
 
+    /// Resizes the terminal, as dragging the window's corner would (the program gets SIGWINCH).
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.parser
+            .lock()
+            .expect("parser")
+            .set_size(NonZeroU16::new(rows).expect("rows"), NonZeroU16::new(cols).expect("cols"));
+        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("resize the pty");
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).expect("write to pty");
         self.writer.flush().expect("flush pty");
@@ -141,7 +149,13 @@ impl PtyApp {
     /// Decodes the QR code on screen as a phone camera would, from the cells' characters and colours.
     pub fn decode_qr(&self) -> Option<String> {
         let parser = self.parser.lock().expect("parser");
-        decode_screen_qr(parser.screen())
+        decode_screen_qr(parser.screen(), false)
+    }
+
+    /// Decodes a QR code drawn light-on-dark, as a camera app with an "inverted codes" option would.
+    pub fn decode_inverted_qr(&self) -> Option<String> {
+        let parser = self.parser.lock().expect("parser");
+        decode_screen_qr(parser.screen(), true)
     }
 }
 
@@ -164,7 +178,8 @@ fn is_dark(color: vt100::Color) -> Option<bool> {
 
 /// Rebuilds the picture of the screen, two pixels a cell vertically (half blocks), and lets rqrr find
 /// and decode the code in it. Cells in the terminal's default colours count as light, like paper.
-pub fn decode_screen_qr(screen: &vt100::Screen) -> Option<String> {
+/// `invert` swaps dark and light for explicitly coloured cells: the reading of a light-on-dark code.
+pub fn decode_screen_qr(screen: &vt100::Screen, invert: bool) -> Option<String> {
     let (rows, cols) = screen.size();
     let (rows, cols) = (usize::from(rows.get()), usize::from(cols.get()));
     const SCALE: usize = 4;
@@ -172,8 +187,8 @@ pub fn decode_screen_qr(screen: &vt100::Screen) -> Option<String> {
     for row in 0..rows {
         for col in 0..cols {
             let Some(cell) = screen.cell(row as u16, col as u16) else { continue };
-            let fg = is_dark(cell.fgcolor());
-            let bg = is_dark(cell.bgcolor());
+            let fg = is_dark(cell.fgcolor()).map(|d| d != invert);
+            let bg = is_dark(cell.bgcolor()).map(|d| d != invert);
             let (top, bottom) = match cell.contents() {
                 "▀" => (fg, bg),
                 "▄" => (bg, fg),
