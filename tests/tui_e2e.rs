@@ -231,6 +231,24 @@ fn osc52_payloads(raw: &[u8]) -> Vec<String> {
     payloads
 }
 
+/// Idle means asleep: once the screen has settled, nothing more is drawn without an event.
+fn assert_asleep_when_idle(app: &PtyApp) {
+    let settle = Instant::now() + Duration::from_secs(5);
+    let mut before = app.raw_output().len();
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = app.raw_output().len();
+        if now == before {
+            break;
+        }
+        assert!(Instant::now() < settle, "the screen keeps being redrawn while idle");
+        before = now;
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = app.raw_output();
+    assert_eq!(after.len(), before, "drawn while idle: {:?}", String::from_utf8_lossy(&after[before..]));
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).rposition(|w| w == needle)
 }
@@ -366,7 +384,20 @@ fn the_walk_through_every_step() {
     let copied = osc52_payloads(&app.raw_output());
     assert_eq!(copied.len(), 1, "one plain OSC 52 outside tmux: {copied:?}");
     assert_contains_all(&copied[0], &new_codes);
-    save_codes(&mut app, Some("~/new-codes.txt"));
+    // The suggested file exists: never replaced without a yes; "n" asks for another name.
+    let first_file = sandbox.home.path().join("usercenter-backup-codes.txt");
+    let first_saved = std::fs::read(&first_file).expect("the first codes file");
+    app.send(b"s");
+    app.wait_for("Save the codes to this file");
+    app.send(KEY_ENTER);
+    app.wait_for("Replace it? y/n");
+    app.send(b"n");
+    app.wait_for("Not replaced. Choose another name.");
+    app.send(KEY_CTRL_U);
+    app.type_text("~/new-codes.txt");
+    app.send(KEY_ENTER);
+    app.wait_for("✓ Saved to");
+    assert_eq!(std::fs::read(&first_file).expect("the first codes file"), first_saved, "replaced after n");
     assert_saved(&sandbox.home.path().join("new-codes.txt"), &new_codes);
     app.send(KEY_ENTER);
     let screen = wait_for_security(&app, "On since");
@@ -423,6 +454,7 @@ fn demo_signs_in_and_cleans_up() {
     submit_sign_in(&mut app, "demo", "demo-password");
     let screen = wait_for_security(&app, "Off");
     assert!(screen.contains("demo"), "{screen}");
+    assert_asleep_when_idle(&app);
     let running: Vec<_> = std::fs::read_dir(sandbox.tmp.path()).expect("read TMPDIR").flatten().collect();
     assert!(
         running.iter().any(|e| e.file_name().to_string_lossy().starts_with("usercenter-demo-")),
@@ -476,6 +508,18 @@ fn ctrl_c_on_unsaved_backup_codes_asks_first() {
     let sandbox = Sandbox::new();
     let mut app = sandbox.spawn(&["--api", &server.url], &[]);
     let codes = enable_up_to_the_codes(&mut app, "alice");
+    // A failed save is shown as such, keeps the codes, and does not count as saved.
+    app.send(b"s");
+    app.wait_for("Save the codes to this file");
+    app.send(KEY_CTRL_U);
+    app.type_text("~/missing/codes.txt");
+    app.send(KEY_ENTER);
+    let screen = app.wait_for("✗ Not saved");
+    assert!(!screen.contains("✓ Saved"), "{screen}");
+    assert!(!sandbox.home.path().join("missing").exists());
+    app.send(KEY_ESC);
+    wait_until_gone(&app, "Save the codes to this file");
+    assert_eq!(wait_for_backup_codes(&app), codes, "the codes stay on screen");
 
     app.send(KEY_CTRL_C);
     app.wait_for("Quit anyway?");
