@@ -5,6 +5,8 @@
 
 #[path = "common/app_server.rs"]
 mod app_server;
+#[path = "common/lossy_proxy.rs"]
+mod lossy_proxy;
 #[path = "common/pty.rs"]
 mod pty;
 
@@ -13,6 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use app_server::AppServer;
+use lossy_proxy::LossyProxy;
 use pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_ESC, KEY_TAB, PtyApp};
 use usercenter::client::ClientError;
 use usercenter::domain::{BackupCode, SecondFactorInput};
@@ -664,6 +667,47 @@ fn throttled_sign_in_counts_down_live() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(app.screen().contains("dave"), "the username is kept");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+}
+
+/// The connection drops after the code was sent: 2FA got turned on but the codes never arrived. The app
+/// asks the server, says so, and leads straight to new codes; the lost ones never work.
+#[test]
+fn lost_answer_to_the_code_leads_to_new_backup_codes() {
+    let server = AppServer::with_user("erin", PASSWORD);
+    let proxy = LossyProxy::start(server.addr);
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", &proxy.url], &[]);
+    submit_sign_in(&mut app, "erin", PASSWORD);
+    wait_for_security(&app, "Off");
+    app.send(b"e");
+    app.wait_for("Enter your password to continue.");
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    let phone = Phone(totp_rs::Totp::from_url(scan_qr(&app)).expect("an otpauth URI"));
+    app.send(KEY_ENTER);
+    app.wait_for("┌ Verify");
+    proxy.lose_next_answer();
+    app.type_text(&phone.code_now().0);
+
+    let screen = app.wait_for("never");
+    assert_eq!(proxy.lost(), 1, "the answer to the code was lost");
+    assert!(screen.contains("Two-factor authentication is now on"), "{screen}");
+    assert!(screen.contains("Generate new backup codes"), "{screen}");
+    app.send(KEY_CTRL_U);
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    let codes = wait_for_backup_codes(&app);
+    save_codes(&mut app, None);
+    assert_saved(&sandbox.home.path().join("usercenter-backup-codes.txt"), &codes);
+    app.send(KEY_ENTER);
+    let screen = wait_for_security(&app, "On since");
+    assert!(screen.contains("10 of 10 left"), "{screen}");
+
+    // The codes on screen are the account's codes.
+    let backup = SecondFactorInput::Backup(BackupCode::parse(&codes[0]).expect("a backup code"));
+    server.sign_in("erin", PASSWORD, backup).expect("a backup code from the screen signs in");
     app.send(KEY_CTRL_C);
     assert_exits_with_success(&mut app);
 }

@@ -14,6 +14,7 @@ pub struct AppServer {
     runtime: tokio::runtime::Runtime,
     server: Option<RunningServer>,
     pub url: String,
+    pub addr: std::net::SocketAddr,
     pub client: ApiClient,
     _dir: tempfile::TempDir,
 }
@@ -41,9 +42,10 @@ impl AppServer {
             .await
             .expect("start the server")
         });
-        let url = format!("http://{}", server.addr());
+        let addr = server.addr();
+        let url = format!("http://{addr}");
         let client = ApiClient::new(&url).expect("a client");
-        Self { runtime, server: Some(server), url, client, _dir: dir }
+        Self { runtime, server: Some(server), url, addr, client, _dir: dir }
     }
 
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
