@@ -18,7 +18,7 @@ use app_server::AppServer;
 use lossy_proxy::LossyProxy;
 use pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_ESC, KEY_TAB, PtyApp};
 use usercenter::client::ClientError;
-use usercenter::domain::{BackupCode, SecondFactorInput};
+use usercenter::domain::{BackupCode, SecondFactorInput, paths};
 
 /// 30 characters: the account name the scan step must still fit at 80x24.
 const USERNAME: &str = "jonathan.q.public@example.test";
@@ -671,21 +671,28 @@ fn throttled_sign_in_counts_down_live() {
     assert_exits_with_success(&mut app);
 }
 
-/// The connection drops after the code was sent: 2FA got turned on but the codes never arrived. The app
-/// asks the server, says so, and leads straight to new codes; the lost ones never work.
+/// Enter twice sends once. The connection drops after the code was sent: 2FA got turned on but the codes
+/// never arrived. The app asks the server, says so, and leads straight to new codes that work.
 #[test]
 fn lost_answer_to_the_code_leads_to_new_backup_codes() {
     let server = AppServer::with_user("erin", PASSWORD);
     let proxy = LossyProxy::start(server.addr);
     let sandbox = Sandbox::new();
     let mut app = sandbox.spawn(&["--api", &proxy.url], &[]);
-    submit_sign_in(&mut app, "erin", PASSWORD);
+    // Enter twice sends once, at sign-in and at the password re-entry.
+    app.wait_for("› Username");
+    app.type_text("erin");
+    app.send(KEY_TAB);
+    app.type_text(PASSWORD);
+    app.send(b"\r\r");
     wait_for_security(&app, "Off");
+    assert_eq!(proxy.requests("POST", paths::LOGIN), 1, "Enter twice signed in twice");
     app.send(b"e");
     app.wait_for("Enter your password to continue.");
     app.type_text(PASSWORD);
-    app.send(KEY_ENTER);
+    app.send(b"\r\r");
     let phone = Phone(totp_rs::Totp::from_url(scan_qr(&app)).expect("an otpauth URI"));
+    assert_eq!(proxy.requests("POST", paths::ENROLLMENT), 1, "Enter twice started two enrollments");
     app.send(KEY_ENTER);
     app.wait_for("┌ Verify");
     proxy.lose_next_answer();
