@@ -161,8 +161,10 @@ impl PtyApp {
 
 impl Drop for PtyApp {
     fn drop(&mut self) {
+        // A failed test leaves the app running: stop it and reap it, so no process outlives the test.
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
