@@ -470,6 +470,26 @@ fn demo_signs_in_and_cleans_up() {
     assert!(left.is_empty(), "the demo left {left:?} in its TMPDIR");
 }
 
+/// SIGTERM (kill) and SIGHUP (the SSH connection dropped) end the app cleanly: exit 0, the demo's
+/// temporary folder removed, and after SIGTERM the terminal restored.
+#[test]
+fn signals_end_the_demo_cleanly() {
+    for signal in ["TERM", "HUP"] {
+        let sandbox = Sandbox::new();
+        let mut app = sandbox.spawn(&["demo"], &[]);
+        app.wait_for("Demo account: demo / demo-password");
+        submit_sign_in(&mut app, "demo", "demo-password");
+        wait_for_security(&app, "Off");
+        app.signal(signal);
+        assert_exits_with_success(&mut app);
+        if signal == "TERM" {
+            assert_terminal_restored(&app);
+        }
+        let left: Vec<_> = std::fs::read_dir(sandbox.tmp.path()).expect("read TMPDIR").collect();
+        assert!(left.is_empty(), "after SIG{signal} the demo left {left:?} in its TMPDIR");
+    }
+}
+
 /// Without a server address the app says how to try it, before touching the terminal.
 #[test]
 fn no_url_points_to_the_demo() {

@@ -64,6 +64,16 @@ impl PtyApp {
         Self { parser, raw, reader: Some(reader), writer, master: pair.master, child }
     }
 
+    /// Sends a signal (`"TERM"`, `"HUP"`) to the app, as `kill` or a dropped SSH connection would.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.process_id().expect("the app's pid");
+        let status = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {pid} failed");
+    }
+
     pub fn screen(&self) -> String {
         self.parser.lock().expect("parser").screen().contents()
     }
