@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::common::{Notice, Ui, format_time};
 use crate::domain::{BACKUP_CODE_COUNT, Me};
+use crate::tui::widgets::panel::TitledBox;
 
 /// At or below this many backup codes left, the app suggests new ones.
 pub const FEW_BACKUP_CODES: u32 = 3;
@@ -176,15 +177,7 @@ impl HomeScreen {
         let [sidebar, content] =
             Layout::horizontal([Constraint::Length(20), Constraint::Fill(1)]).spacing(1).areas(area);
         self.render_sidebar(sidebar, buf);
-        let title = match self.section {
-            Section::Profile => " Profile ",
-            Section::Security => " Security ",
-            Section::LogOut => " Log out ",
-        };
-        let block = Block::bordered().title(Line::from(title).bold());
-        let inner = block.inner(content);
-        block.render(content, buf);
-        let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
+        let inner = TitledBox::new(self.section.label()).render(content, buf);
         let mut lines: Vec<Line<'static>> = Vec::new();
         if let Some(notice) = &self.notice {
             lines.push(notice.line());

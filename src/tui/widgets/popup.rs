@@ -2,9 +2,11 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Style, Stylize};
+use ratatui::style::Style;
 use ratatui::text::{Line, Text};
-use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
+
+use super::panel::TitledBox;
 
 /// A `width` x `height` rectangle centred in `area`, shrunk to fit.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -50,12 +52,7 @@ impl Widget for Popup<'_> {
         let height = wrapped_height(&self.lines, width.saturating_sub(4)).saturating_add(2);
         let rect = centered(area, width, height);
         Clear.render(rect, buf);
-        let block =
-            Block::bordered().title(Line::from(format!(" {} ", self.title)).bold()).border_style(self.border);
-        let inner = block.inner(rect);
-        block.render(rect, buf);
-        let text_area =
-            Rect::new(inner.x.saturating_add(1), inner.y, inner.width.saturating_sub(2), inner.height);
+        let text_area = TitledBox::new(self.title).border(self.border).render(rect, buf);
         Paragraph::new(Text::from(self.lines)).wrap(Wrap { trim: false }).render(text_area, buf);
     }
 }

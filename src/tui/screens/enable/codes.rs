@@ -8,7 +8,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 use time::OffsetDateTime;
 
 use crate::domain::SecretString;
@@ -16,6 +16,7 @@ use crate::tui::clipboard::{CopyError, CopyMethod};
 use crate::tui::savefile::{self, SaveError};
 use crate::tui::screens::common::{Notice, Ui, sentence};
 use crate::tui::widgets::input::{FieldView, TextField};
+use crate::tui::widgets::panel::TitledBox;
 use crate::tui::widgets::popup::{Popup, wrapped_height};
 
 const PATH_MAX_CHARS: usize = 1024;
@@ -309,13 +310,10 @@ impl CodesStep {
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
         let title = match self.kind {
-            CodesKind::Enabled => " Backup codes ",
-            CodesKind::Regenerated => " New backup codes ",
+            CodesKind::Enabled => "Backup codes",
+            CodesKind::Regenerated => "New backup codes",
         };
-        let block = Block::bordered().title(Line::from(title).bold());
-        let inner = block.inner(area);
-        block.render(area, buf);
-        let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
+        let inner = TitledBox::new(title).render(area, buf);
         let rows = u16::try_from(self.codes.len().div_ceil(2)).unwrap_or(u16::MAX);
         let mut status_lines = Vec::new();
         if self.copying {
