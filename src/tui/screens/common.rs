@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use ratatui::style::Style;
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use time::OffsetDateTime;
 
@@ -82,6 +82,32 @@ impl Countdown {
 
     pub fn notice(&self) -> Notice {
         Notice::error(format!("Too many attempts. Try again in {} s.", self.remaining_secs()))
+    }
+}
+
+/// What a form says below its field while a request is out or after it failed.
+pub struct FormStatus<'a> {
+    /// What the spinner says while the request is out; `None` when none is.
+    pub pending: Option<&'a str>,
+    pub throttle: Option<&'a Countdown>,
+    pub error: Option<&'a Notice>,
+    /// Shown under the error: what to try next.
+    pub hints: &'a [Notice],
+}
+
+impl FormStatus<'_> {
+    /// The spinner, else the countdown, else the error and its hints; empty when all is quiet.
+    pub fn lines(&self, ui: &Ui) -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
+        if let Some(pending) = self.pending {
+            lines.push(Line::from(format!("{} {pending}", ui.spinner)).cyan());
+        } else if let Some(t) = self.throttle {
+            lines.push(t.notice().line());
+        } else if let Some(e) = self.error {
+            lines.push(e.line());
+            lines.extend(self.hints.iter().map(Notice::line));
+        }
+        lines
     }
 }
 

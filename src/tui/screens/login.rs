@@ -7,14 +7,15 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Text};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::common::{Countdown, ErrorClass, Notice, Ui, classify, tick_countdown};
+use super::common::{Countdown, ErrorClass, FormStatus, Notice, Ui, classify, tick_countdown};
 use super::password_form::PASSWORD_MAX_CHARS;
 use crate::client::ClientError;
 use crate::domain::SecretString;
 use crate::tui::DemoAccount;
 use crate::tui::widgets::input::{FieldView, TextField};
+use crate::tui::widgets::panel::TitledBox;
 use crate::tui::widgets::popup::{centered, wrapped_height};
 
 pub const INSECURE_WARNING: &str = "The connection is not encrypted (plain http:// to another machine): your password can be read on the way.";
@@ -155,10 +156,7 @@ impl LoginScreen {
         let height = (8 + warning_rows).min(area.height);
         let [box_area, demo_area] = Layout::vertical([Constraint::Length(height), Constraint::Length(2)])
             .areas(centered(area, width, height + 2));
-        let block = Block::bordered().title(Line::from(" Sign in ").bold());
-        let inner = block.inner(box_area);
-        block.render(box_area, buf);
-        let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
+        let inner = TitledBox::new("Sign in").render(box_area, buf);
         let [warning_area, _, user_area, pass_area, _, status_area] = Layout::vertical([
             Constraint::Length(warning_rows),
             Constraint::Length(1),
@@ -188,18 +186,18 @@ impl LoginScreen {
             label_width: 9,
         }
         .render(pass_area, buf);
-        let status = if self.pending {
-            Some(Line::from(format!("{} Signing in…", ui.spinner)).cyan())
-        } else if let Some(t) = &self.throttle {
-            Some(t.notice().line())
-        } else if let Some(e) = &self.error {
-            Some(e.line())
-        } else {
-            self.notice.as_ref().map(Notice::line)
-        };
-        if let Some(status) = status {
-            Paragraph::new(Text::from(status)).wrap(Wrap { trim: false }).render(status_area, buf);
+        let mut status = FormStatus {
+            pending: self.pending.then_some("Signing in…"),
+            throttle: self.throttle.as_ref(),
+            error: self.error.as_ref(),
+            hints: &[],
         }
+        .lines(ui);
+        // Why we are here matters only until something newer is said.
+        if status.is_empty() {
+            status.extend(self.notice.as_ref().map(Notice::line));
+        }
+        Paragraph::new(Text::from(status)).wrap(Wrap { trim: false }).render(status_area, buf);
         if let Some(demo) = &self.demo {
             let line = Line::from(format!("Demo account: {} / {}", demo.username, demo.password)).dark_gray();
             Paragraph::new(line).centered().render(demo_area, buf);

@@ -4,16 +4,16 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Stylize;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Text};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui::widgets::Widget;
 
-use super::common::{Countdown, ErrorClass, Notice, Ui, classify, tick_countdown};
+use super::common::{Countdown, ErrorClass, FormStatus, Notice, Ui, classify, tick_countdown};
 use crate::client::ClientError;
 use crate::domain::SecretString;
 use crate::tui::widgets::input::{FieldView, TextField};
-use crate::tui::widgets::popup::{centered, wrapped_height};
+use crate::tui::widgets::panel::FormCard;
+use crate::tui::widgets::popup::wrapped_height;
 
 pub const PASSWORD_MAX_CHARS: usize = 64;
 
@@ -87,14 +87,14 @@ impl PasswordForm {
         tick_countdown(&mut self.throttle, now);
     }
 
-    pub fn status(&self, ui: &Ui, pending_text: &str) -> Option<Line<'static>> {
-        if self.pending {
-            Some(Line::from(format!("{} {pending_text}", ui.spinner)).cyan())
-        } else if let Some(t) = &self.throttle {
-            Some(t.notice().line())
-        } else {
-            self.error.as_ref().map(Notice::line)
+    pub fn status(&self, ui: &Ui, pending_text: &str) -> Vec<Line<'static>> {
+        FormStatus {
+            pending: self.pending.then_some(pending_text),
+            throttle: self.throttle.as_ref(),
+            error: self.error.as_ref(),
+            hints: &[],
         }
+        .lines(ui)
     }
 }
 
@@ -109,27 +109,18 @@ pub fn render_password_panel(
     pending_text: &str,
 ) {
     let width = area.width.min(72);
-    let intro_height = wrapped_height(&intro, width.saturating_sub(4));
-    let height = intro_height + 7;
-    let rect = centered(area, width, height);
-    let block = Block::bordered().title(Line::from(format!(" {title} ")).bold());
-    let inner = block.inner(rect);
-    block.render(rect, buf);
-    let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
-    let [intro_area, _, field_area, _, status_area] = Layout::vertical([
-        Constraint::Length(intro_height),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(1),
-    ])
-    .areas(inner);
-    Paragraph::new(Text::from(intro)).wrap(Wrap { trim: false }).render(intro_area, buf);
+    let intro_rows = wrapped_height(&intro, width.saturating_sub(4));
+    let field_area = FormCard {
+        title,
+        width,
+        height: intro_rows + 7,
+        intro: Text::from(intro),
+        intro_rows,
+        status: form.status(ui, pending_text),
+    }
+    .render(area, buf);
     FieldView { label: "Password", field: &form.field, focused: !form.pending, label_width: 9 }
         .render(field_area, buf);
-    if let Some(status) = form.status(ui, pending_text) {
-        Paragraph::new(status).wrap(Wrap { trim: false }).render(status_area, buf);
-    }
 }
 
 #[cfg(test)]

@@ -4,17 +4,18 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Stylize;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Text};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui::widgets::Widget;
 use time::OffsetDateTime;
 
-use super::common::{Countdown, ErrorClass, Notice, Ui, classify, invalid_code_hints, tick_countdown};
+use super::common::{
+    Countdown, ErrorClass, FormStatus, Notice, Ui, classify, invalid_code_hints, tick_countdown,
+};
 use crate::client::ClientError;
 use crate::domain::{Challenge, SecondFactorInput, SecretString};
 use crate::tui::widgets::input::{FieldView, TextField};
-use crate::tui::widgets::popup::centered;
+use crate::tui::widgets::panel::FormCard;
 
 pub const PROMPT: &str = "Enter the 6-digit code from your authenticator app, or one of your backup codes.";
 
@@ -117,39 +118,27 @@ impl SecondFactorScreen {
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
-        let width = area.width.min(72);
-        let height = (12 + self.hints.len() as u16).min(area.height);
-        let rect = centered(area, width, height);
-        let block = Block::bordered().title(Line::from(" Verification code ").bold());
-        let inner = block.inner(rect);
-        block.render(rect, buf);
-        let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
-        let [intro, _, field, _, status] = Layout::vertical([
-            Constraint::Length(4),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Min(1),
-        ])
-        .areas(inner);
-        let intro_text = Text::from(vec![
-            Line::from(format!("Signing in as {}.", self.username)),
-            Line::from(""),
-            Line::from(PROMPT),
-        ]);
-        Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
+        let status = FormStatus {
+            pending: self.pending.then_some("Checking the code…"),
+            throttle: self.throttle.as_ref(),
+            error: self.error.as_ref(),
+            hints: &self.hints,
+        };
+        let field = FormCard {
+            title: "Verification code",
+            width: area.width.min(72),
+            height: (12 + self.hints.len() as u16).min(area.height),
+            intro: Text::from(vec![
+                Line::from(format!("Signing in as {}.", self.username)),
+                Line::from(""),
+                Line::from(PROMPT),
+            ]),
+            intro_rows: 4,
+            status: status.lines(ui),
+        }
+        .render(area, buf);
         FieldView { label: "Code", field: &self.field, focused: !self.pending, label_width: 5 }
             .render(Rect { width: field.width.min(28), ..field }, buf);
-        let mut lines = Vec::new();
-        if self.pending {
-            lines.push(Line::from(format!("{} Checking the code…", ui.spinner)).cyan());
-        } else if let Some(t) = &self.throttle {
-            lines.push(t.notice().line());
-        } else if let Some(e) = &self.error {
-            lines.push(e.line());
-            lines.extend(self.hints.iter().map(Notice::line));
-        }
-        Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(status, buf);
     }
 }
 

@@ -4,19 +4,19 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Stylize;
 use ratatui::text::{Line, Text};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui::widgets::Widget;
 use time::OffsetDateTime;
 
 use crate::client::ClientError;
 use crate::domain::{Enrollment, VerificationCode};
 use crate::tui::screens::common::{
-    Countdown, ErrorClass, Notice, Ui, classify, invalid_code_hints, tick_countdown,
+    Countdown, ErrorClass, FormStatus, Notice, Ui, classify, invalid_code_hints, tick_countdown,
 };
 use crate::tui::widgets::input::{FieldView, TextField};
-use crate::tui::widgets::popup::centered;
+use crate::tui::widgets::panel::FormCard;
 
 /// After a confirm whose outcome is unknown, the app asks the server whether 2FA got turned on.
 #[derive(Debug)]
@@ -174,28 +174,25 @@ impl VerifyStep {
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
-        let width = area.width.min(72);
-        let height = (12 + self.hints.len() as u16).min(area.height);
-        let rect = centered(area, width, height);
-        let block = Block::bordered().title(Line::from(" Verify ").bold());
-        let inner = block.inner(rect);
-        block.render(rect, buf);
-        let inner = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
-        let [intro, _, field, _, status] = Layout::vertical([
-            Constraint::Length(3),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Min(1),
-        ])
-        .areas(inner);
-        let intro_text = format!(
+        let intro = format!(
             "Type the 6-digit code your app now shows for {} ({}). It is sent as soon as you type the sixth digit.",
             self.enrollment.issuer, self.enrollment.account
         );
-        Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
+        let field = FormCard {
+            title: "Verify",
+            width: area.width.min(72),
+            height: (12 + self.hints.len() as u16).min(area.height),
+            intro: Text::from(intro),
+            intro_rows: 3,
+            status: self.status(ui),
+        }
+        .render(area, buf);
         FieldView { label: "Code", field: &self.field, focused: !self.is_pending(), label_width: 5 }
             .render(Rect { width: field.width.min(24), ..field }, buf);
+    }
+
+    /// Asking whether 2FA got turned on comes before the code's own progress and errors.
+    fn status(&self, ui: &Ui) -> Vec<Line<'static>> {
         let mut lines = Vec::new();
         match &self.check {
             Some(Check::Running { .. }) => lines.push(
@@ -212,18 +209,17 @@ impl VerifyStep {
                 lines.push(Line::from(check_error.to_string()));
                 lines.push(Line::from("Press r to ask the server again."));
             }
-            None => {
-                if self.pending {
-                    lines.push(Line::from(format!("{} Checking the code…", ui.spinner)).cyan());
-                } else if let Some(t) = &self.throttle {
-                    lines.push(t.notice().line());
-                } else if let Some(e) = &self.error {
-                    lines.push(e.line());
-                    lines.extend(self.hints.iter().map(Notice::line));
+            None => lines.extend(
+                FormStatus {
+                    pending: self.pending.then_some("Checking the code…"),
+                    throttle: self.throttle.as_ref(),
+                    error: self.error.as_ref(),
+                    hints: &self.hints,
                 }
-            }
+                .lines(ui),
+            ),
         }
-        Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(status, buf);
+        lines
     }
 }
 
