@@ -26,6 +26,7 @@ use super::screens::enable::{EnableIntent, EnableWizard, Step};
 use super::screens::help;
 use super::screens::home::{Action, FEW_BACKUP_CODES, HomeIntent, HomeScreen, Section};
 use super::screens::login::{LoginIntent, LoginScreen};
+use super::screens::password_form::PasswordForm;
 use super::screens::regenerate::{RegenIntent, RegenReason, RegenStage, RegenerateScreen};
 use super::screens::second_factor::{SecondFactorIntent, SecondFactorScreen};
 use super::widgets::keyhints::KeyHints;
@@ -398,12 +399,6 @@ impl App {
         None
     }
 
-    fn show_if_unreachable(&mut self, error: &ClientError) {
-        if classify(error) == ErrorClass::Transport {
-            self.overlay = Some(Overlay::Unreachable(ConnectScreen::failed(&self.api_url, error.clone())));
-        }
-    }
-
     /// Back to the user center; `refresh` reloads the account from the server.
     fn go_home(&mut self, notice: Option<Notice>, refresh: bool) -> Option<Effect> {
         let mut home = HomeScreen::new(Section::Security, notice);
@@ -653,11 +648,7 @@ impl App {
                 self.screen = Screen::SecondFactor(SecondFactorScreen::new(&username, challenge));
                 None
             }
-            Err(e) => {
-                s.on_error(&e, now.instant);
-                self.show_if_unreachable(&e);
-                None
-            }
+            Err(e) => form_request_failed(s, &e, now, &mut self.overlay, &self.api_url),
         }
     }
 
@@ -678,11 +669,7 @@ impl App {
                 self.screen = Screen::Login(self.login_screen().with_username(&username).with_notice(notice));
                 None
             }
-            Err(e) => {
-                s.on_error(&e, now.instant, now.wall);
-                self.show_if_unreachable(&e);
-                None
-            }
+            Err(e) => form_request_failed(s, &e, now, &mut self.overlay, &self.api_url),
         }
     }
 
@@ -696,9 +683,7 @@ impl App {
                 }
                 Err(e) => {
                     self.token = None;
-                    s.on_error(&e, now.instant);
-                    self.show_if_unreachable(&e);
-                    None
+                    form_request_failed(s, &e, now, &mut self.overlay, &self.api_url)
                 }
             },
             Screen::SecondFactor(s) if s.pending => match result {
@@ -711,9 +696,7 @@ impl App {
                 Err(e) => {
                     self.token = None;
                     s.signed_in = None;
-                    s.on_error(&e, now.instant, now.wall);
-                    self.show_if_unreachable(&e);
-                    None
+                    form_request_failed(s, &e, now, &mut self.overlay, &self.api_url)
                 }
             },
             Screen::Home(h) => {
@@ -722,7 +705,7 @@ impl App {
                     Ok(me) => self.me = Some(me),
                     Err(e) => {
                         h.notice = Some(Notice::error(format!("Could not refresh your account: {e}")));
-                        self.show_if_unreachable(&e);
+                        show_if_unreachable(&mut self.overlay, &self.api_url, &e);
                     }
                 }
                 None
@@ -773,17 +756,14 @@ impl App {
             && let Step::Password(form) = &mut w.step
             && form.pending
         {
-            match result {
+            return match result {
                 Ok(enrollment) => {
                     self.issuer = Some(enrollment.issuer.clone());
                     w.step = Step::Scan(ScanStep::new(enrollment));
+                    None
                 }
-                Err(e) => {
-                    form.on_error(&e, now.instant);
-                    self.show_if_unreachable(&e);
-                }
-            }
-            return None;
+                Err(e) => form_request_failed(form, &e, now, &mut self.overlay, &self.api_url),
+            };
         }
         // The person left the wizard while the setup was on its way: undo it.
         match (result, &self.token) {
@@ -856,11 +836,7 @@ impl App {
                 ));
                 None
             }
-            Err(e) => {
-                form.on_error(&e, now.instant);
-                self.show_if_unreachable(&e);
-                None
-            }
+            Err(e) => form_request_failed(form, &e, now, &mut self.overlay, &self.api_url),
         }
     }
 
@@ -878,11 +854,7 @@ impl App {
                 }
                 self.go_home(Some(Notice::success("Two-factor authentication is off.")), true)
             }
-            Err(e) => {
-                d.form.on_error(&e, now.instant);
-                self.show_if_unreachable(&e);
-                None
-            }
+            Err(e) => form_request_failed(&mut d.form, &e, now, &mut self.overlay, &self.api_url),
         }
     }
 
@@ -914,6 +886,49 @@ impl App {
         if let Some(me) = &self.me {
             Paragraph::new(Line::from(format!("{} ", me.username)).bold()).right_aligned().render(area, buf);
         }
+    }
+}
+
+/// A form that shows in its own words why its request failed.
+trait RequestForm {
+    fn show_failure(&mut self, error: &ClientError, now: Now);
+}
+
+impl RequestForm for LoginScreen {
+    fn show_failure(&mut self, error: &ClientError, now: Now) {
+        self.on_error(error, now.instant);
+    }
+}
+
+impl RequestForm for SecondFactorScreen {
+    fn show_failure(&mut self, error: &ClientError, now: Now) {
+        self.on_error(error, now.instant, now.wall);
+    }
+}
+
+impl RequestForm for PasswordForm {
+    fn show_failure(&mut self, error: &ClientError, now: Now) {
+        self.on_error(error, now.instant);
+    }
+}
+
+/// The form says why its request failed; a lost connection also opens the retry dialog over it.
+fn form_request_failed(
+    form: &mut impl RequestForm,
+    error: &ClientError,
+    now: Now,
+    overlay: &mut Option<Overlay>,
+    api_url: &str,
+) -> Option<Effect> {
+    form.show_failure(error, now);
+    show_if_unreachable(overlay, api_url, error);
+    None
+}
+
+/// Takes `overlay` and `api_url` rather than the `App`, whose screen the caller is holding.
+fn show_if_unreachable(overlay: &mut Option<Overlay>, api_url: &str, error: &ClientError) {
+    if classify(error) == ErrorClass::Transport {
+        *overlay = Some(Overlay::Unreachable(ConnectScreen::failed(api_url, error.clone())));
     }
 }
 
