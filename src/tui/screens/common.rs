@@ -111,6 +111,25 @@ impl FormStatus<'_> {
     }
 }
 
+/// A failed request as a form shows it: too many attempts start a countdown in place of an error; any
+/// other error is shown as its text.
+pub fn error_or_countdown(
+    error: &ClientError,
+    now: Instant,
+    shown: &mut Option<Notice>,
+    throttle: &mut Option<Countdown>,
+) {
+    match classify(error) {
+        ErrorClass::Throttled(wait) => {
+            *throttle = Some(Countdown::start(now, wait));
+            *shown = None;
+        }
+        ErrorClass::SessionEnded | ErrorClass::Transport | ErrorClass::Shown => {
+            *shown = Some(Notice::error(error.to_string()));
+        }
+    }
+}
+
 /// Advances an optional countdown and drops it once it has run out.
 pub fn tick_countdown(countdown: &mut Option<Countdown>, now: Instant) {
     if let Some(c) = countdown {

@@ -9,7 +9,7 @@ use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::common::{Countdown, ErrorClass, FormStatus, Notice, Ui, classify, tick_countdown};
+use super::common::{Countdown, FormStatus, Notice, Ui, error_or_countdown, tick_countdown};
 use super::password_form::PASSWORD_MAX_CHARS;
 use crate::client::ClientError;
 use crate::domain::SecretString;
@@ -123,19 +123,11 @@ impl LoginScreen {
 
     pub fn on_error(&mut self, error: &ClientError, now: Instant) {
         self.pending = false;
-        match classify(error) {
-            ErrorClass::Throttled(wait) => {
-                self.throttle = Some(Countdown::start(now, wait));
-                self.error = None;
-            }
-            ErrorClass::SessionEnded | ErrorClass::Transport | ErrorClass::Shown => {
-                if matches!(error, ClientError::InvalidCredentials) {
-                    self.password.clear();
-                    self.focus = LoginFocus::Password;
-                }
-                self.error = Some(Notice::error(error.to_string()));
-            }
+        if matches!(error, ClientError::InvalidCredentials) {
+            self.password.clear();
+            self.focus = LoginFocus::Password;
         }
+        error_or_countdown(error, now, &mut self.error, &mut self.throttle);
     }
 
     pub fn tick(&mut self, now: Instant) {

@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Text};
 use ratatui::widgets::Widget;
 
-use super::common::{Countdown, ErrorClass, FormStatus, Notice, Ui, classify, tick_countdown};
+use super::common::{Countdown, FormStatus, Notice, Ui, error_or_countdown, tick_countdown};
 use crate::client::ClientError;
 use crate::domain::SecretString;
 use crate::tui::widgets::input::{FieldView, TextField};
@@ -69,18 +69,10 @@ impl PasswordForm {
 
     pub fn on_error(&mut self, error: &ClientError, now: Instant) {
         self.pending = false;
-        match classify(error) {
-            ErrorClass::Throttled(wait) => {
-                self.throttle = Some(Countdown::start(now, wait));
-                self.error = None;
-            }
-            ErrorClass::SessionEnded | ErrorClass::Transport | ErrorClass::Shown => {
-                if matches!(error, ClientError::InvalidPassword) {
-                    self.field.clear();
-                }
-                self.error = Some(Notice::error(error.to_string()));
-            }
+        if matches!(error, ClientError::InvalidPassword) {
+            self.field.clear();
         }
+        error_or_countdown(error, now, &mut self.error, &mut self.throttle);
     }
 
     pub fn tick(&mut self, now: Instant) {

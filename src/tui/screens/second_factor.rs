@@ -10,7 +10,7 @@ use ratatui::widgets::Widget;
 use time::OffsetDateTime;
 
 use super::common::{
-    Countdown, ErrorClass, FormStatus, Notice, Ui, classify, invalid_code_hints, tick_countdown,
+    Countdown, FormStatus, Notice, Ui, error_or_countdown, invalid_code_hints, tick_countdown,
 };
 use crate::client::ClientError;
 use crate::domain::{Challenge, SecondFactorInput, SecretString};
@@ -90,23 +90,15 @@ impl SecondFactorScreen {
     pub fn on_error(&mut self, error: &ClientError, now: Instant, local: OffsetDateTime) {
         self.pending = false;
         self.hints.clear();
-        match classify(error) {
-            ErrorClass::Throttled(wait) => {
-                self.throttle = Some(Countdown::start(now, wait));
-                self.error = None;
-            }
-            ErrorClass::SessionEnded | ErrorClass::Transport | ErrorClass::Shown => {
-                if let ClientError::InvalidCode { server_date } = error {
-                    self.field.clear();
-                    self.hints = invalid_code_hints(*server_date, local);
-                } else if matches!(error, ClientError::CodeAlreadyUsed) {
-                    self.field.clear();
-                    self.hints =
-                        vec![Notice::info("Wait for the next code in your app, or use another backup code.")];
-                }
-                self.error = Some(Notice::error(error.to_string()));
-            }
+        if let ClientError::InvalidCode { server_date } = error {
+            self.field.clear();
+            self.hints = invalid_code_hints(*server_date, local);
+        } else if matches!(error, ClientError::CodeAlreadyUsed) {
+            self.field.clear();
+            self.hints =
+                vec![Notice::info("Wait for the next code in your app, or use another backup code.")];
         }
+        error_or_countdown(error, now, &mut self.error, &mut self.throttle);
     }
 
     pub fn tick(&mut self, now: Instant) {

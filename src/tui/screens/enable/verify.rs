@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::client::ClientError;
 use crate::domain::{Enrollment, VerificationCode};
 use crate::tui::screens::common::{
-    Countdown, ErrorClass, FormStatus, Notice, Ui, classify, invalid_code_hints, tick_countdown,
+    Countdown, FormStatus, Notice, Ui, error_or_countdown, invalid_code_hints, tick_countdown,
 };
 use crate::tui::widgets::input::{FieldView, TextField};
 use crate::tui::widgets::panel::FormCard;
@@ -111,18 +111,10 @@ impl VerifyStep {
         self.pending = false;
         self.field.clear();
         self.hints.clear();
-        match classify(error) {
-            ErrorClass::Throttled(wait) => {
-                self.throttle = Some(Countdown::start(now, wait));
-                self.error = None;
-            }
-            ErrorClass::SessionEnded | ErrorClass::Transport | ErrorClass::Shown => {
-                if let ClientError::InvalidCode { server_date } = error {
-                    self.hints = invalid_code_hints(*server_date, local);
-                }
-                self.error = Some(Notice::error(error.to_string()));
-            }
+        if let ClientError::InvalidCode { server_date } = error {
+            self.hints = invalid_code_hints(*server_date, local);
         }
+        error_or_countdown(error, now, &mut self.error, &mut self.throttle);
     }
 
     /// The code's answer never arrived (or the setup is gone): ask the server before anything else.
