@@ -215,6 +215,24 @@ pub fn redact_url(url: &str) -> String {
 /// The shared implementation: `$store` must have `pool` and an inherent `begin_write()`.
 macro_rules! impl_sql_store {
     ($store:ty) => {
+        impl $store {
+            /// Stores a hashed, expiring credential (a session or a login challenge) for `user_id`, and
+            /// first drops the expired ones of its kind so the table does not grow without bound.
+            async fn insert_expiring(
+                &self,
+                purge_expired: &'static str,
+                insert: &'static str,
+                hash: &[u8],
+                user_id: i64,
+                expires_at: i64,
+                now: i64,
+            ) -> anyhow::Result<()> {
+                sqlx::query(purge_expired).bind(now).execute(&self.pool).await?;
+                sqlx::query(insert).bind(hash).bind(user_id).bind(expires_at).execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+
         impl $crate::server::store::Store for $store {
             fn create_user<'a>(
                 &'a self,
@@ -265,16 +283,14 @@ macro_rules! impl_sql_store {
                 expires_at: i64,
                 now: i64,
             ) -> $crate::server::store::StoreFuture<'a, ()> {
-                Box::pin(async move {
-                    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
-                    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-                        .bind(token_hash)
-                        .bind(user_id)
-                        .bind(expires_at)
-                        .execute(&self.pool)
-                        .await?;
-                    Ok(())
-                })
+                Box::pin(self.insert_expiring(
+                    "DELETE FROM sessions WHERE expires_at <= $1",
+                    "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+                    token_hash,
+                    user_id,
+                    expires_at,
+                    now,
+                ))
             }
 
             fn session_user<'a>(
@@ -307,19 +323,14 @@ macro_rules! impl_sql_store {
                 expires_at: i64,
                 now: i64,
             ) -> $crate::server::store::StoreFuture<'a, ()> {
-                Box::pin(async move {
-                    sqlx::query("DELETE FROM challenges WHERE expires_at <= $1")
-                        .bind(now)
-                        .execute(&self.pool)
-                        .await?;
-                    sqlx::query("INSERT INTO challenges (challenge_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-                        .bind(hash)
-                        .bind(user_id)
-                        .bind(expires_at)
-                        .execute(&self.pool)
-                        .await?;
-                    Ok(())
-                })
+                Box::pin(self.insert_expiring(
+                    "DELETE FROM challenges WHERE expires_at <= $1",
+                    "INSERT INTO challenges (challenge_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+                    hash,
+                    user_id,
+                    expires_at,
+                    now,
+                ))
             }
 
             fn challenge_user<'a>(
