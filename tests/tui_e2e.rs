@@ -218,6 +218,15 @@ fn wait_until_gone(app: &PtyApp, text: &str) {
     }
 }
 
+/// Answers "n" to the question `prompt` that `keys` bring up, and checks the codes are still on screen.
+fn decline(app: &mut PtyApp, keys: &[u8], prompt: &str, codes: &[String]) {
+    app.send(keys);
+    app.wait_for(prompt);
+    app.send(b"n");
+    wait_until_gone(app, prompt);
+    assert_eq!(wait_for_backup_codes(app), codes, "the codes stay on screen after declining {prompt:?}");
+}
+
 /// The texts the program put on the terminal's clipboard: every `ESC ] 52 ; c ; BASE64 BEL`, decoded.
 fn osc52_payloads(raw: &[u8]) -> Vec<String> {
     use base64::Engine as _;
@@ -377,10 +386,7 @@ fn the_walk_through_every_step() {
     let new_codes = wait_for_backup_codes(&app);
     assert!(new_codes.iter().all(|c| !codes.contains(c)), "old {codes:?}, new {new_codes:?}");
     // Neither copied nor saved yet: Ctrl-C asks first.
-    app.send(KEY_CTRL_C);
-    app.wait_for("Quit anyway?");
-    app.send(b"n");
-    wait_until_gone(&app, "Quit anyway?");
+    decline(&mut app, KEY_CTRL_C, "Quit anyway?", &new_codes);
     // Copy: no display here, so OSC 52 to the terminal, and the message says so.
     app.send(b"c");
     app.wait_for("Sent to your terminal's clipboard with OSC 52");
@@ -544,18 +550,10 @@ fn ctrl_c_on_unsaved_backup_codes_asks_first() {
     wait_until_gone(&app, "Save the codes to this file");
     assert_eq!(wait_for_backup_codes(&app), codes, "the codes stay on screen");
 
-    app.send(KEY_CTRL_C);
-    app.wait_for("Quit anyway?");
-    app.send(b"n");
-    wait_until_gone(&app, "Quit anyway?");
-    assert_eq!(wait_for_backup_codes(&app), codes, "the codes stay on screen");
+    decline(&mut app, KEY_CTRL_C, "Quit anyway?", &codes);
     assert!(app.wait_exit(Duration::from_millis(200)).is_none(), "n quit the app");
     // Leaving the step without saving asks too.
-    app.send(KEY_ENTER);
-    app.wait_for("Leave anyway? y/n");
-    app.send(b"n");
-    wait_until_gone(&app, "Leave anyway?");
-    assert_eq!(wait_for_backup_codes(&app), codes, "the codes stay on screen");
+    decline(&mut app, KEY_ENTER, "Leave anyway? y/n", &codes);
 
     app.send(KEY_CTRL_C);
     app.wait_for("Quit anyway?");
