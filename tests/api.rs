@@ -2,15 +2,15 @@
 //! Every scenario runs on SQLite, and on PostgreSQL when USERCENTER_TEST_POSTGRES_URL is set (a fresh
 //! database per test); without it the PostgreSQL variants print a skip note and pass.
 
-#[path = "common/server.rs"]
-mod server_support;
+mod common;
 
 use std::time::Duration;
 
+use common::Phone;
+use common::server::{PASSWORD, TestDb, TestServer, backup, wrong_code};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use server_support::{PASSWORD, Phone, TestDb, TestServer, backup, wrong_code};
 use usercenter::client::ClientError;
 use usercenter::domain::{LoginResponse, SecondFactorInput, SecretString, paths};
 use usercenter::server::ManualClock;
@@ -426,9 +426,9 @@ async fn support_reset_turns_two_factor_off(db: &TestDb) {
 mod cli {
     use std::io::{BufRead as _, BufReader, Write as _};
     use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
-    use super::server_support::TestDb;
+    use super::common::server::TestDb;
 
     const BIN: &str = env!("CARGO_BIN_EXE_usercenter");
 
@@ -505,14 +505,11 @@ mod cli {
 
         let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
         assert!(killed.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let status = super::common::eventually(
+            Duration::from_secs(20),
+            || "the server did not stop on SIGTERM".into(),
+            || child.try_wait().unwrap(),
+        );
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
         assert!(status.success(), "{status:?}\n{stderr}");

@@ -9,6 +9,8 @@
 //! Xvfb :99 -nolisten tcp & DISPLAY=:99 cargo nextest run --test clipboard_x11
 //! ```
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -155,19 +157,13 @@ fn osc52_inside_tmux_reaches_its_paste_buffer() {
         .expect("run tmux new-window");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 
-    let started = Instant::now();
-    loop {
-        let buffer = tmux.run(&["show-buffer"]);
-        if buffer.status.success() {
-            assert_eq!(String::from_utf8_lossy(&buffer.stdout), TEXT);
-            break;
-        }
-        let pane = tmux.run(&["capture-pane", "-p", "-t", ":clip"]);
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no tmux paste buffer after 20 s; the pane shows:\n{}",
-            String::from_utf8_lossy(&pane.stdout)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let buffer = common::eventually(
+        Duration::from_secs(20),
+        || {
+            let pane = tmux.run(&["capture-pane", "-p", "-t", ":clip"]);
+            format!("no tmux paste buffer; the pane shows:\n{}", String::from_utf8_lossy(&pane.stdout))
+        },
+        || Some(tmux.run(&["show-buffer"])).filter(|buffer| buffer.status.success()),
+    );
+    assert_eq!(String::from_utf8_lossy(&buffer.stdout), TEXT);
 }

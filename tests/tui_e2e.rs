@@ -3,20 +3,16 @@
 //!
 //! Each test has its own server, database, HOME and TMPDIR, so `cargo test` may run them in parallel.
 
-#[path = "common/app_server.rs"]
-mod app_server;
-#[path = "common/lossy_proxy.rs"]
-mod lossy_proxy;
-#[path = "common/pty.rs"]
-mod pty;
+mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use app_server::AppServer;
-use lossy_proxy::LossyProxy;
-use pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_ESC, KEY_TAB, PtyApp};
+use common::app_server::AppServer;
+use common::lossy_proxy::LossyProxy;
+use common::pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_ESC, KEY_TAB, PtyApp};
+use common::{Phone, eventually};
 use usercenter::client::ClientError;
 use usercenter::domain::{BackupCode, SecondFactorInput, paths};
 
@@ -58,37 +54,6 @@ impl Sandbox {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("a clock after 1970").as_secs()
-}
-
-/// A phone's authenticator app, built from the otpauth URI it scanned.
-struct Phone(totp_rs::Totp);
-
-impl Phone {
-    /// The code the app shows now, and the 30-second step it belongs to.
-    fn code_now(&self) -> (String, u64) {
-        let now = unix_now();
-        (self.0.generate(now).to_string(), now / self.0.step())
-    }
-
-    /// Waits, as a person would, until the app shows a code of a later step than `used_step`.
-    fn code_after(&self, used_step: u64) -> String {
-        let next = (used_step + 1) * self.0.step();
-        let now = unix_now();
-        if now < next {
-            std::thread::sleep(Duration::from_secs(next - now));
-        }
-        loop {
-            let (code, step) = self.code_now();
-            if step > used_step {
-                return code;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
 /// Fills in the sign-in form and submits it, wherever the focus and whatever the fields held.
 fn submit_sign_in(app: &mut PtyApp, username: &str, password: &str) {
     let screen = app.wait_for("Sign in");
@@ -115,16 +80,15 @@ fn submit_second_factor(app: &mut PtyApp, code: &str) {
 
 /// Waits for the Security page of the signed-in user with `status` ("On since" or "Off").
 fn wait_for_security(app: &PtyApp, status: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let screen = app.screen();
-        let line = screen.lines().find(|l| l.contains("Status:")).unwrap_or_default();
-        if screen.contains("┌ Security") && line.contains(status) {
-            return screen;
-        }
-        assert!(Instant::now() < deadline, "no Security page with status {status:?}; the screen:\n{screen}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(
+        Duration::from_secs(30),
+        || format!("no Security page with status {status:?}; the screen:\n{}", app.screen()),
+        || {
+            let screen = app.screen();
+            let line = screen.lines().find(|l| l.contains("Status:")).unwrap_or_default();
+            (screen.contains("┌ Security") && line.contains(status)).then_some(screen)
+        },
+    )
 }
 
 fn log_out(app: &mut PtyApp) {
@@ -160,29 +124,21 @@ fn backup_codes_on(screen: &str) -> Vec<String> {
 }
 
 fn wait_for_backup_codes(app: &PtyApp) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let screen = app.screen();
-        let codes = backup_codes_on(&screen);
-        if !codes.is_empty() {
-            return codes;
-        }
-        assert!(Instant::now() < deadline, "no ten backup codes on screen:\n{screen}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(
+        Duration::from_secs(30),
+        || format!("no ten backup codes on screen:\n{}", app.screen()),
+        || Some(backup_codes_on(&app.screen())).filter(|codes| !codes.is_empty()),
+    )
 }
 
 /// Decodes the QR code on the scan step, giving the terminal a moment to finish drawing it.
 fn scan_qr(app: &PtyApp) -> String {
     app.wait_for("Scan the QR code");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(text) = app.decode_qr() {
-            return text;
-        }
-        assert!(Instant::now() < deadline, "no QR code decodes from the screen:\n{}", app.screen());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        Duration::from_secs(5),
+        || format!("no QR code decodes from the screen:\n{}", app.screen()),
+        || app.decode_qr(),
+    )
 }
 
 /// Saves the codes on screen through the save prompt; `path` replaces the suggested one if given.
@@ -210,20 +166,12 @@ fn assert_saved(path: &Path, codes: &[String]) {
     assert_eq!(mode, 0o600, "{} has mode {mode:o}", path.display());
 }
 
-fn wait_until_gone(app: &PtyApp, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.screen().contains(text) {
-        assert!(Instant::now() < deadline, "{text:?} stays on screen:\n{}", app.screen());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Answers "n" to the question `prompt` that `keys` bring up, and checks the codes are still on screen.
 fn decline(app: &mut PtyApp, keys: &[u8], prompt: &str, codes: &[String]) {
     app.send(keys);
     app.wait_for(prompt);
     app.send(b"n");
-    wait_until_gone(app, prompt);
+    app.wait_until_gone(prompt);
     assert_eq!(wait_for_backup_codes(app), codes, "the codes stay on screen after declining {prompt:?}");
 }
 
@@ -245,17 +193,16 @@ fn osc52_payloads(raw: &[u8]) -> Vec<String> {
 
 /// Idle means asleep: once the screen has settled, nothing more is drawn without an event.
 fn assert_asleep_when_idle(app: &PtyApp) {
-    let settle = Instant::now() + Duration::from_secs(5);
     let mut before = app.raw_output().len();
-    loop {
-        std::thread::sleep(Duration::from_millis(300));
-        let now = app.raw_output().len();
-        if now == before {
-            break;
-        }
-        assert!(Instant::now() < settle, "the screen keeps being redrawn while idle");
-        before = now;
-    }
+    eventually(
+        Duration::from_secs(5),
+        || "the screen keeps being redrawn while idle".into(),
+        || {
+            std::thread::sleep(Duration::from_millis(300));
+            let now = app.raw_output().len();
+            std::mem::replace(&mut before, now).eq(&now).then_some(())
+        },
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let after = app.raw_output();
     assert_eq!(after.len(), before, "drawn while idle: {:?}", String::from_utf8_lossy(&after[before..]));
@@ -307,7 +254,7 @@ fn enable_up_to_the_codes(app: &mut PtyApp, username: &str) -> Vec<String> {
     app.wait_for("Enter your password to continue.");
     app.type_text(PASSWORD);
     app.send(KEY_ENTER);
-    let phone = Phone(totp_rs::Totp::from_url(scan_qr(app)).expect("an otpauth URI"));
+    let phone = Phone::scan(&scan_qr(app));
     app.send(KEY_ENTER);
     app.wait_for("┌ Verify");
     app.type_text(&phone.code_now().0);
@@ -333,11 +280,11 @@ fn the_walk_through_every_step() {
     app.send(KEY_ENTER);
     let uri = scan_qr(&app);
     assert!(uri.starts_with("otpauth://totp/"), "not an otpauth URI: {uri}");
-    let phone = Phone(totp_rs::Totp::from_url(&uri).expect("an authenticator accepts the URI"));
-    assert_eq!(phone.0.account_name(), USERNAME, "{uri}");
-    assert_eq!(phone.0.issuer(), Some("usercenter"), "{uri}");
+    let phone = Phone::scan(&uri);
+    assert_eq!(phone.account_name(), USERNAME, "{uri}");
+    assert_eq!(phone.issuer(), Some("usercenter"), "{uri}");
     let key = manual_key_on(&app.screen());
-    assert_eq!(key, phone.0.secret().to_base32().trim_end_matches('='), "the manual key is the QR's secret");
+    assert_eq!(key, phone.secret_base32(), "the manual key is the QR's secret");
     app.send(KEY_ENTER);
     app.wait_for("┌ Verify");
     let (code, enrolled_step) = phone.code_now();
@@ -547,7 +494,7 @@ fn ctrl_c_on_unsaved_backup_codes_asks_first() {
     assert!(!screen.contains("✓ Saved"), "{screen}");
     assert!(!sandbox.home.path().join("missing").exists());
     app.send(KEY_ESC);
-    wait_until_gone(&app, "Save the codes to this file");
+    app.wait_until_gone("Save the codes to this file");
     assert_eq!(wait_for_backup_codes(&app), codes, "the codes stay on screen");
 
     decline(&mut app, KEY_CTRL_C, "Quit anyway?", &codes);
@@ -614,28 +561,27 @@ fn qr_code_step_resizes_inverts_and_esc_cancels_the_enrollment() {
     let (cols, rows): (u16, u16) = (cols.parse().expect("columns"), rows.parse().expect("rows"));
     assert!((cols > 70 || rows > 22) && cols <= COLS && rows <= ROWS, "{screen}");
     let key = manual_key_on(&screen);
-    let phone = totp_rs::Totp::from_url(&uri).expect("an otpauth URI");
-    assert_eq!(key, phone.secret().to_base32().trim_end_matches('='), "{screen}");
+    assert_eq!(key, Phone::scan(&uri).secret_base32(), "{screen}");
     app.resize(COLS, ROWS);
     assert_eq!(scan_qr(&app), uri, "the same code once the window is large enough again");
 
     // i inverts the colours: the code now reads light-on-dark, and i again restores it.
     app.send(b"i");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while app.decode_inverted_qr().as_deref() != Some(uri.as_str()) {
-        assert!(Instant::now() < deadline, "no light-on-dark code after i:\n{}", app.screen());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        Duration::from_secs(5),
+        || format!("no light-on-dark code after i:\n{}", app.screen()),
+        || app.decode_inverted_qr().filter(|decoded| *decoded == uri),
+    );
     app.send(b"i");
     assert_eq!(scan_qr(&app), uri);
 
     app.send(KEY_ESC);
     wait_for_security(&app, "Off");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.me("carol", PASSWORD).two_factor.pending_enrollment {
-        assert!(Instant::now() < deadline, "the enrollment is still pending after Esc");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        Duration::from_secs(10),
+        || "the enrollment is still pending after Esc".into(),
+        || (!server.me("carol", PASSWORD).two_factor.pending_enrollment).then_some(()),
+    );
     app.send(KEY_CTRL_C);
     assert_exits_with_success(&mut app);
 }
@@ -652,18 +598,17 @@ fn throttled_sign_in_counts_down_live() {
         assert!(attempts <= 10, "still no throttling after {attempts} wrong passwords:\n{}", app.screen());
         submit_sign_in(&mut app, "dave", "not the password");
         // The answer has come once the password field is empty again or the countdown shows.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let screen = loop {
-            let screen = app.screen();
-            let password = screen.lines().find(|l| l.contains("Password  [")).unwrap_or_default();
-            if screen.contains("Try again in")
-                || (screen.contains("Wrong username or password.") && !password.contains('•'))
-            {
-                break screen;
-            }
-            assert!(Instant::now() < deadline, "no answer to a wrong password:\n{screen}");
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let screen = eventually(
+            Duration::from_secs(30),
+            || format!("no answer to a wrong password:\n{}", app.screen()),
+            || {
+                let screen = app.screen();
+                let password = screen.lines().find(|l| l.contains("Password  [")).unwrap_or_default();
+                let answered = screen.contains("Try again in")
+                    || (screen.contains("Wrong username or password.") && !password.contains('•'));
+                answered.then_some(screen)
+            },
+        );
         if screen.contains("Try again in") {
             break screen;
         }
@@ -675,15 +620,14 @@ fn throttled_sign_in_counts_down_live() {
     };
     let first = seconds(&screen);
     assert!((1..=900).contains(&first), "{screen}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let screen = app.screen();
-        if screen.contains("Try again in") && seconds(&screen) < first {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the countdown does not tick:\n{screen}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        Duration::from_secs(5),
+        || format!("the countdown does not tick:\n{}", app.screen()),
+        || {
+            let screen = app.screen();
+            (screen.contains("Try again in") && seconds(&screen) < first).then_some(())
+        },
+    );
     assert!(app.screen().contains("dave"), "the username is kept");
     app.send(KEY_CTRL_C);
     assert_exits_with_success(&mut app);
@@ -709,7 +653,7 @@ fn lost_answer_to_the_code_leads_to_new_backup_codes() {
     app.wait_for("Enter your password to continue.");
     app.type_text(PASSWORD);
     app.send(b"\r\r");
-    let phone = Phone(totp_rs::Totp::from_url(scan_qr(&app)).expect("an otpauth URI"));
+    let phone = Phone::scan(&scan_qr(&app));
     assert_eq!(proxy.requests("POST", paths::ENROLLMENT), 1, "Enter twice started two enrollments");
     app.send(KEY_ENTER);
     app.wait_for("┌ Verify");

@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
@@ -15,6 +15,9 @@ pub const KEY_TAB: &[u8] = b"\t";
 pub const KEY_DOWN: &[u8] = b"\x1b[B";
 pub const KEY_CTRL_C: &[u8] = b"\x03";
 pub const KEY_CTRL_U: &[u8] = b"\x15";
+
+/// The longest a key press waits for the screen to change.
+const KEY_ECHO_TIMEOUT: Duration = Duration::from_millis(500);
 
 pub struct PtyApp {
     parser: Arc<Mutex<vt100::Parser>>,
@@ -100,17 +103,23 @@ impl PtyApp {
 
     /// Waits until the screen shows one of `needles`; returns which one and the screen.
     pub fn wait_for_any(&self, needles: &[&str]) -> (usize, String) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen();
-            if let Some(i) = needles.iter().position(|n| screen.contains(n)) {
-                return (i, screen);
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {needles:?}; the screen shows:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        super::eventually(
+            Duration::from_secs(30),
+            || format!("no {needles:?} on the screen:\n{}", self.screen()),
+            || {
+                let screen = self.screen();
+                needles.iter().position(|n| screen.contains(n)).map(|i| (i, screen))
+            },
+        )
+    }
+
+    /// Waits until the screen no longer shows `text`.
+    pub fn wait_until_gone(&self, text: &str) {
+        super::eventually(
+            Duration::from_secs(10),
+            || format!("{text:?} stays on the screen:\n{}", self.screen()),
+            || (!self.screen().contains(text)).then_some(()),
+        );
     }
 
     /// Resizes the terminal, as dragging the window's corner would (the program gets SIGWINCH).
@@ -122,11 +131,14 @@ impl PtyApp {
         self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("resize the pty");
     }
 
+    /// Writes `bytes` as typed keys and waits until the app has drawn its answer (bounded: a key that
+    /// changes nothing on screen draws nothing). Waiting keeps a lone Esc from reaching the app in one
+    /// read with the next key, which a terminal would read as Alt plus that key.
     pub fn send(&mut self, bytes: &[u8]) {
+        let before = self.raw.lock().expect("raw").len();
         self.writer.write_all(bytes).expect("write to pty");
         self.writer.flush().expect("flush pty");
-        // Let the app read keys one batch at a time, as typing would.
-        std::thread::sleep(Duration::from_millis(60));
+        super::within(KEY_ECHO_TIMEOUT, || (self.raw.lock().expect("raw").len() > before).then_some(()));
     }
 
     pub fn type_text(&mut self, text: &str) {
@@ -135,25 +147,15 @@ impl PtyApp {
 
     /// Waits for the process to end; `None` if it is still running after `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<portable_pty::ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.drain(deadline.max(Instant::now() + Duration::from_secs(2)));
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-
-    /// Waits (until `deadline` at most) for the reader to see the terminal close after the last byte.
-    fn drain(&mut self, deadline: Instant) {
-        while self.reader.as_ref().is_some_and(|r| !r.is_finished()) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if self.reader.as_ref().is_some_and(|r| r.is_finished()) {
+        let status = super::within(timeout, || self.child.try_wait().ok().flatten())?;
+        // Every byte the program wrote is read once the reader sees the terminal close.
+        let closed = super::within(Duration::from_secs(2), || {
+            self.reader.as_ref().is_none_or(|r| r.is_finished()).then_some(())
+        });
+        if closed.is_some() {
             let _ = self.reader.take().map(std::thread::JoinHandle::join);
         }
+        Some(status)
     }
 
     /// Decodes the QR code on screen as a phone camera would, from the cells' characters and colours.

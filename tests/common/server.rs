@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::Phone;
 use sqlx::Connection as _;
 use usercenter::client::ApiClient;
 use usercenter::domain::{
@@ -157,31 +158,6 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         // Dropping a RunningServer stops it too; nothing to wait for here.
         self.server.take();
-    }
-}
-
-/// An authenticator app: built from the otpauth URI alone.
-pub struct Phone(totp_rs::Totp);
-
-impl Phone {
-    pub fn scan(uri: &str) -> Self {
-        Self(totp_rs::Totp::from_url(uri).expect("the otpauth URI must be readable by an authenticator"))
-    }
-
-    pub fn code_at(&self, unix: i64) -> VerificationCode {
-        VerificationCode::parse(&self.0.generate(u64::try_from(unix).unwrap()).to_string()).unwrap()
-    }
-
-    pub fn input_at(&self, unix: i64) -> SecondFactorInput {
-        SecondFactorInput::Totp(self.code_at(unix))
-    }
-
-    pub fn secret_base32(&self) -> String {
-        self.0.secret().to_base32()
-    }
-
-    pub fn secret_bytes(&self) -> Vec<u8> {
-        self.0.secret().as_bytes().to_vec()
     }
 }
 
