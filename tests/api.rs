@@ -172,6 +172,26 @@ async fn sixth_attempt_after_five_failures_gets_429_even_when_right(db: &TestDb)
     s.sign_in_with(&challenge, phone.input_at(s.now())).await;
 }
 
+on_both_backends!(back_off_doubles_from_thirty_seconds_to_fifteen_minutes);
+async fn back_off_doubles_from_thirty_seconds_to_fifteen_minutes(db: &TestDb) {
+    new_user(db, "alice").await;
+    let s = TestServer::start(db).await;
+    let wrong = SecretString::new("not the password");
+    let mut back_offs = Vec::new();
+    for round in 0..7 {
+        // Five failures start the back-off; after it, each further failure starts a longer one.
+        for _ in 0..if round == 0 { 5 } else { 1 } {
+            assert_eq!(s.client.login("alice", &wrong).await.unwrap_err(), ClientError::InvalidCredentials);
+        }
+        let Err(ClientError::TooManyAttempts { retry_after }) = s.client.login("alice", &wrong).await else {
+            panic!("round {round}: no back-off");
+        };
+        back_offs.push(retry_after.as_secs());
+        s.clock.advance(i64::try_from(retry_after.as_secs()).unwrap());
+    }
+    assert_eq!(back_offs, [30, 60, 120, 240, 480, 900, 900]);
+}
+
 /// 50 challenges, then 50 simultaneous second factors with the same proof: exactly one may win.
 async fn race(s: &TestServer, others: &[&TestServer], proof: SecondFactorInput) {
     let mut challenges = Vec::new();
