@@ -2,6 +2,8 @@
 //! Every scenario runs on SQLite, and on PostgreSQL when USERCENTER_TEST_POSTGRES_URL is set (a fresh
 //! database per test); without it the PostgreSQL variants print a skip note and pass.
 
+#[path = "common/pty.rs"]
+mod pty;
 #[path = "common/server.rs"]
 mod server_support;
 
@@ -498,6 +500,34 @@ mod cli {
         let no_flag =
             Command::new(BIN).args(["user", "add", "carol", "--database", &db.url]).output().unwrap();
         assert!(!no_flag.status.success(), "--password-stdin is required");
+        let said = String::from_utf8_lossy(&no_flag.stderr);
+        assert!(said.contains("not a terminal") && said.contains("--password-stdin"), "{said}");
+    }
+
+    #[test]
+    fn user_add_at_a_terminal_asks_twice_and_refuses_a_mismatch() {
+        let db = TestDb::sqlite();
+        let add = |first: &str, again: &str| {
+            let args = ["user", "add", "dave", "--database", &db.url];
+            let mut app = super::pty::PtyApp::spawn(&args, &[], 80, 24);
+            app.wait_for("Password:");
+            app.type_text(&format!("{first}\r"));
+            app.wait_for("Password again:");
+            app.type_text(&format!("{again}\r"));
+            let status = app.wait_exit(Duration::from_secs(20)).expect("user add ends");
+            (status.success(), app.screen())
+        };
+        let (created, screen) = add("first pass", "other pass");
+        assert!(!created && screen.contains("the two passwords differ"), "{screen}");
+        let (created, screen) = add("s3cret pass", "s3cret pass");
+        assert!(created && screen.contains("created user dave"), "{screen}");
+
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let s = super::TestServer::start(&db).await;
+            let pw = usercenter::domain::SecretString::new("s3cret pass");
+            assert!(s.client.login("dave", &pw).await.is_ok());
+        });
     }
 
     #[test]
