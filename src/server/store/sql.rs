@@ -27,7 +27,7 @@ impl<B: Backend> SqlStore<B> {
 /// Connection of the back end `B`.
 type Connection<B> = <<B as Backend>::Db as Database>::Connection;
 
-/// The pieces two statements share; only what they bind is required here.
+/// Helpers that two `Store` methods share; they require only what they bind.
 impl<B: Backend> SqlStore<B>
 where
     for<'c> &'c mut Connection<B>: Executor<'c, Database = B::Db>,
@@ -98,8 +98,8 @@ where
         }
     }
 
-    // `UserRecord` reads its columns by name, so `SELECT *` fetches exactly what it needs and more
-    // columns in a later migration do no harm.
+    // `UserRecord` reads its columns by name and ignores the others (`created_at`), so the three user
+    // queries say `SELECT *` rather than repeating the column list.
     async fn user_by_name(&self, username: &str) -> anyhow::Result<Option<UserRecord>> {
         let user = sqlx::query_as("SELECT * FROM users WHERE username = $1")
             .bind(username)
