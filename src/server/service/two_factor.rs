@@ -93,10 +93,7 @@ pub async fn regenerate_backup_codes<S: Store>(
     user: &UserRecord,
     password: &SecretString,
 ) -> Result<BackupCodesResponse, ApiError> {
-    if !user.two_factor_enabled() {
-        return Err(ApiError::NotEnabled);
-    }
-    state.reenter_password(user, password).await?;
+    require_enabled_and_password(state, user, password).await?;
     let (codes, hashes) = new_backup_codes(state);
     if !state.store.replace_backup_codes(user.id, &hashes).await? {
         return Err(ApiError::NotEnabled);
@@ -110,14 +107,23 @@ pub async fn disable<S: Store>(
     user: &UserRecord,
     password: &SecretString,
 ) -> Result<DisableResponse, ApiError> {
-    if !user.two_factor_enabled() {
-        return Err(ApiError::NotEnabled);
-    }
-    state.reenter_password(user, password).await?;
+    require_enabled_and_password(state, user, password).await?;
     if !state.store.disable_two_factor(user.id).await? {
         return Err(ApiError::NotEnabled);
     }
     Ok(DisableResponse { enabled: false })
+}
+
+/// 409 `not_enabled` while 2FA is off (checked before the password), then the password (throttled).
+async fn require_enabled_and_password<S: Store>(
+    state: &Services<S>,
+    user: &UserRecord,
+    password: &SecretString,
+) -> Result<(), ApiError> {
+    if !user.two_factor_enabled() {
+        return Err(ApiError::NotEnabled);
+    }
+    state.reenter_password(user, password).await
 }
 
 /// Ten fresh, distinct codes as shown (`xxxxx-xxxxx`) and their keyed hashes for storage.
