@@ -172,6 +172,26 @@ async fn sixth_attempt_after_five_failures_gets_429_even_when_right(db: &TestDb)
     s.sign_in_with(&challenge, phone.input_at(s.now())).await;
 }
 
+on_both_backends!(back_off_doubles_from_thirty_seconds_to_fifteen_minutes);
+async fn back_off_doubles_from_thirty_seconds_to_fifteen_minutes(db: &TestDb) {
+    new_user(db, "alice").await;
+    let s = TestServer::start(db).await;
+    let wrong = SecretString::new("not the password");
+    let mut back_offs = Vec::new();
+    for round in 0..7 {
+        // Five failures start the back-off; after it, each further failure starts a longer one.
+        for _ in 0..if round == 0 { 5 } else { 1 } {
+            assert_eq!(s.client.login("alice", &wrong).await.unwrap_err(), ClientError::InvalidCredentials);
+        }
+        let Err(ClientError::TooManyAttempts { retry_after }) = s.client.login("alice", &wrong).await else {
+            panic!("round {round}: no back-off");
+        };
+        back_offs.push(retry_after.as_secs());
+        s.clock.advance(i64::try_from(retry_after.as_secs()).unwrap());
+    }
+    assert_eq!(back_offs, [30, 60, 120, 240, 480, 900, 900]);
+}
+
 /// 50 challenges, then 50 simultaneous second factors with the same proof: exactly one may win.
 async fn race(s: &TestServer, others: &[&TestServer], proof: SecondFactorInput) {
     let mut challenges = Vec::new();
@@ -478,6 +498,34 @@ mod cli {
         let no_flag =
             Command::new(BIN).args(["user", "add", "carol", "--database", &db.url]).output().unwrap();
         assert!(!no_flag.status.success(), "--password-stdin is required");
+        let said = String::from_utf8_lossy(&no_flag.stderr);
+        assert!(said.contains("not a terminal") && said.contains("--password-stdin"), "{said}");
+    }
+
+    #[test]
+    fn user_add_at_a_terminal_asks_twice_and_refuses_a_mismatch() {
+        let db = TestDb::sqlite();
+        let add = |first: &str, again: &str| {
+            let args = ["user", "add", "dave", "--database", &db.url];
+            let mut app = super::common::pty::PtyApp::spawn(&args, &[], 80, 24);
+            app.wait_for("Password:");
+            app.type_text(&format!("{first}\r"));
+            app.wait_for("Password again:");
+            app.type_text(&format!("{again}\r"));
+            let status = app.wait_exit(Duration::from_secs(20)).expect("user add ends");
+            (status.success(), app.screen())
+        };
+        let (created, screen) = add("first pass", "other pass");
+        assert!(!created && screen.contains("the two passwords differ"), "{screen}");
+        let (created, screen) = add("s3cret pass", "s3cret pass");
+        assert!(created && screen.contains("created user dave"), "{screen}");
+
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let s = super::TestServer::start(&db).await;
+            let pw = usercenter::domain::SecretString::new("s3cret pass");
+            assert!(s.client.login("dave", &pw).await.is_ok());
+        });
     }
 
     #[test]

@@ -215,7 +215,8 @@ impl ApiClient {
     }
 }
 
-/// The one place an error answer becomes a [`ClientError`].
+/// Every error answer becomes a [`ClientError`] here: problem JSON by its code
+/// ([`ClientError::from_problem`]), anything else by its status.
 async fn error_from_response(response: Response) -> ClientError {
     let url = response.url().to_string();
     let status = response.status();
@@ -234,27 +235,40 @@ async fn error_from_response(response: Response) -> ClientError {
             _ => ClientError::Protocol { url, detail: format!("HTTP {status}: {detail}") },
         };
     };
-    match problem.code {
-        ErrorCode::InvalidCredentials => ClientError::InvalidCredentials,
-        ErrorCode::InvalidPassword => ClientError::InvalidPassword,
-        ErrorCode::InvalidCode => ClientError::InvalidCode { server_date },
-        ErrorCode::CodeAlreadyUsed => ClientError::CodeAlreadyUsed,
-        ErrorCode::ChallengeExpired => ClientError::ChallengeExpired,
-        ErrorCode::TooManyAttempts => {
-            let secs = retry_header.or(problem.retry_after_s).unwrap_or(30);
-            ClientError::TooManyAttempts { retry_after: Duration::from_secs(secs) }
-        }
-        ErrorCode::Unauthorized => ClientError::Unauthorized,
-        ErrorCode::AlreadyEnabled => ClientError::AlreadyEnabled,
-        ErrorCode::NoPendingEnrollment => ClientError::NoPendingEnrollment,
-        ErrorCode::NotEnabled => ClientError::NotEnabled,
-        ErrorCode::InvalidRequest => ClientError::InvalidRequest { detail: problem.detail },
-        ErrorCode::PayloadTooLarge
-        | ErrorCode::NotFound
-        | ErrorCode::MethodNotAllowed
-        | ErrorCode::InternalError
-        | ErrorCode::Unknown => {
-            ClientError::Server { status: status.as_u16(), code: problem.code, detail: problem.detail }
+    ClientError::from_problem(problem, status.as_u16(), server_date, retry_header)
+}
+
+impl ClientError {
+    /// The one place a problem's `code` becomes a [`ClientError`]; `status`, the `Date` header and the
+    /// `Retry-After` header come from the answer that carried it.
+    fn from_problem(
+        problem: Problem,
+        status: u16,
+        server_date: Option<OffsetDateTime>,
+        retry_header: Option<u64>,
+    ) -> Self {
+        match problem.code {
+            ErrorCode::InvalidCredentials => ClientError::InvalidCredentials,
+            ErrorCode::InvalidPassword => ClientError::InvalidPassword,
+            ErrorCode::InvalidCode => ClientError::InvalidCode { server_date },
+            ErrorCode::CodeAlreadyUsed => ClientError::CodeAlreadyUsed,
+            ErrorCode::ChallengeExpired => ClientError::ChallengeExpired,
+            ErrorCode::TooManyAttempts => {
+                let secs = retry_header.or(problem.retry_after_s).unwrap_or(30);
+                ClientError::TooManyAttempts { retry_after: Duration::from_secs(secs) }
+            }
+            ErrorCode::Unauthorized => ClientError::Unauthorized,
+            ErrorCode::AlreadyEnabled => ClientError::AlreadyEnabled,
+            ErrorCode::NoPendingEnrollment => ClientError::NoPendingEnrollment,
+            ErrorCode::NotEnabled => ClientError::NotEnabled,
+            ErrorCode::InvalidRequest => ClientError::InvalidRequest { detail: problem.detail },
+            ErrorCode::PayloadTooLarge
+            | ErrorCode::NotFound
+            | ErrorCode::MethodNotAllowed
+            | ErrorCode::InternalError
+            | ErrorCode::Unknown => {
+                ClientError::Server { status, code: problem.code, detail: problem.detail }
+            }
         }
     }
 }
@@ -305,6 +319,31 @@ mod tests {
         assert!(ApiClient::new("ftp://example").is_err());
         assert!(ApiClient::new("not a url").is_err());
         assert_eq!(ApiClient::new("http://127.0.0.1:1/").unwrap().base_url(), "http://127.0.0.1:1");
+    }
+
+    #[test]
+    fn problems_map_by_code_keeping_status_retry_and_detail() {
+        let problem = |code: ErrorCode| Problem::for_code(code, "detail");
+        let throttled = Problem { retry_after_s: Some(7), ..problem(ErrorCode::TooManyAttempts) };
+        assert_eq!(
+            ClientError::from_problem(throttled.clone(), 429, None, Some(9)),
+            ClientError::TooManyAttempts { retry_after: Duration::from_secs(9) },
+            "the header wins"
+        );
+        assert_eq!(
+            ClientError::from_problem(throttled, 429, None, None),
+            ClientError::TooManyAttempts { retry_after: Duration::from_secs(7) }
+        );
+        let newer: Problem = serde_json::from_str(
+            r#"{"status":418,"code":"something_new","title":"t","detail":"from a newer server"}"#,
+        )
+        .unwrap();
+        let unknown = ClientError::from_problem(newer, 418, None, None);
+        assert_eq!(unknown.to_string(), "The server answered 418 (unknown): from a newer server");
+        assert_eq!(
+            ClientError::from_problem(problem(ErrorCode::InvalidRequest), 400, None, None),
+            ClientError::InvalidRequest { detail: "detail".into() }
+        );
     }
 
     #[tokio::test]

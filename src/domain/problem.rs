@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Stable error codes of API v1. Clients branch on these, never on text.
+/// Stable error codes of API v1. Clients branch on these, never on text. Each code's string, HTTP
+/// status and title live in one table, [`ErrorCode::spec`]; serde reads and writes the string from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(from = "String", into = "&'static str")]
 pub enum ErrorCode {
     InvalidRequest,
     Unauthorized,
@@ -22,30 +23,83 @@ pub enum ErrorCode {
     MethodNotAllowed,
     InternalError,
     /// A code this version does not know (a newer server); kept so old clients still show the text.
-    #[serde(other)]
+    /// Last, so that every known code's discriminant is its index in [`ErrorCode::KNOWN`].
     Unknown,
 }
 
 impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
+    /// Every code this version knows, in declaration order.
+    pub const KNOWN: [ErrorCode; 15] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::Unauthorized,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::InvalidCode,
+        ErrorCode::CodeAlreadyUsed,
+        ErrorCode::ChallengeExpired,
+        ErrorCode::TooManyAttempts,
+        ErrorCode::InvalidPassword,
+        ErrorCode::AlreadyEnabled,
+        ErrorCode::NoPendingEnrollment,
+        ErrorCode::NotEnabled,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::InternalError,
+    ];
+
+    /// The one table of the API's errors: (code as sent, HTTP status, short title).
+    const fn spec(self) -> (&'static str, u16, &'static str) {
         match self {
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::InvalidCredentials => "invalid_credentials",
-            ErrorCode::InvalidCode => "invalid_code",
-            ErrorCode::CodeAlreadyUsed => "code_already_used",
-            ErrorCode::ChallengeExpired => "challenge_expired",
-            ErrorCode::TooManyAttempts => "too_many_attempts",
-            ErrorCode::InvalidPassword => "invalid_password",
-            ErrorCode::AlreadyEnabled => "already_enabled",
-            ErrorCode::NoPendingEnrollment => "no_pending_enrollment",
-            ErrorCode::NotEnabled => "not_enabled",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::InternalError => "internal_error",
-            ErrorCode::Unknown => "unknown",
+            ErrorCode::InvalidRequest => ("invalid_request", 400, "Invalid request"),
+            ErrorCode::Unauthorized => ("unauthorized", 401, "Not signed in"),
+            ErrorCode::InvalidCredentials => ("invalid_credentials", 401, "Wrong username or password"),
+            ErrorCode::InvalidCode => ("invalid_code", 401, "Invalid code"),
+            ErrorCode::CodeAlreadyUsed => ("code_already_used", 401, "Code already used"),
+            ErrorCode::ChallengeExpired => ("challenge_expired", 401, "Sign-in expired"),
+            ErrorCode::TooManyAttempts => ("too_many_attempts", 429, "Too many attempts"),
+            ErrorCode::InvalidPassword => ("invalid_password", 401, "Wrong password"),
+            ErrorCode::AlreadyEnabled => ("already_enabled", 409, "Already enabled"),
+            ErrorCode::NoPendingEnrollment => ("no_pending_enrollment", 409, "No pending setup"),
+            ErrorCode::NotEnabled => ("not_enabled", 409, "Not enabled"),
+            ErrorCode::PayloadTooLarge => ("payload_too_large", 413, "Payload too large"),
+            ErrorCode::NotFound => ("not_found", 404, "Not found"),
+            ErrorCode::MethodNotAllowed => ("method_not_allowed", 405, "Method not allowed"),
+            ErrorCode::InternalError => ("internal_error", 500, "Internal error"),
+            // Never sent by this server; a client shows the status it actually got.
+            ErrorCode::Unknown => ("unknown", 500, "Unknown error"),
         }
+    }
+
+    /// The code as it appears in problem JSON (`"invalid_code"`).
+    pub const fn as_str(self) -> &'static str {
+        self.spec().0
+    }
+
+    /// The HTTP status every answer with this code has.
+    pub const fn status(self) -> u16 {
+        self.spec().1
+    }
+
+    /// The problem's `title`.
+    pub const fn title(self) -> &'static str {
+        self.spec().2
+    }
+
+    /// The code named `code`, or [`ErrorCode::Unknown`].
+    pub fn from_code(code: &str) -> Self {
+        Self::KNOWN.into_iter().find(|known| known.as_str() == code).unwrap_or(ErrorCode::Unknown)
+    }
+}
+
+impl From<String> for ErrorCode {
+    fn from(code: String) -> Self {
+        Self::from_code(&code)
+    }
+}
+
+impl From<ErrorCode> for &'static str {
+    fn from(code: ErrorCode) -> Self {
+        code.as_str()
     }
 }
 
@@ -74,6 +128,11 @@ fn about_blank() -> String {
 }
 
 impl Problem {
+    /// The body for `code`: its status and title, and a `detail` for this case.
+    pub fn for_code(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::new(code.status(), code, code.title(), detail)
+    }
+
     pub fn new(status: u16, code: ErrorCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
         Self {
             kind: about_blank(),
@@ -100,25 +159,18 @@ mod tests {
 
     #[test]
     fn as_str_matches_serde_for_every_known_code() {
-        for code in [
-            ErrorCode::InvalidRequest,
-            ErrorCode::Unauthorized,
-            ErrorCode::InvalidCredentials,
-            ErrorCode::InvalidCode,
-            ErrorCode::CodeAlreadyUsed,
-            ErrorCode::ChallengeExpired,
-            ErrorCode::TooManyAttempts,
-            ErrorCode::InvalidPassword,
-            ErrorCode::AlreadyEnabled,
-            ErrorCode::NoPendingEnrollment,
-            ErrorCode::NotEnabled,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::NotFound,
-            ErrorCode::MethodNotAllowed,
-            ErrorCode::InternalError,
-        ] {
+        for code in ErrorCode::KNOWN {
             assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{}\"", code.as_str()));
         }
+    }
+
+    #[test]
+    fn known_lists_every_code_once_in_declaration_order() {
+        for (index, code) in ErrorCode::KNOWN.into_iter().enumerate() {
+            assert_eq!(code as usize, index, "{code}");
+            assert_eq!(ErrorCode::from_code(code.as_str()), code);
+        }
+        assert_eq!(ErrorCode::Unknown as usize, ErrorCode::KNOWN.len(), "Unknown comes last");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `usercenter serve` and `usercenter user …`: the command-line face of the server.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -13,15 +13,29 @@ use crate::domain::SecretString;
 /// `usercenter.db.key` beside it).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://usercenter.db";
 
+/// `--database URL`, flattened into every command that opens the database.
+// No `Debug`: the database URL may hold a password.
+#[derive(clap::Args)]
+pub struct DatabaseArg {
+    /// Database URL: sqlite://PATH (created if missing) or postgres://USER:PASSWORD@HOST/DB
+    #[arg(
+        long = "database",
+        value_name = "DATABASE_URL",
+        env = "USERCENTER_DATABASE_URL",
+        default_value = DEFAULT_DATABASE_URL,
+        hide_env_values = true
+    )]
+    pub url: String,
+}
+
 // No `Debug`: the database URL may hold a password.
 #[derive(clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the bound address is printed)
     #[arg(long, env = "USERCENTER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Database URL: sqlite://PATH (created if missing) or postgres://USER:PASSWORD@HOST/DB
-    #[arg(long = "database", env = "USERCENTER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-    pub database_url: String,
+    #[command(flatten)]
+    pub database: DatabaseArg,
     /// Name shown in authenticator apps next to the account
     #[arg(long, env = "USERCENTER_ISSUER", default_value = "usercenter")]
     pub issuer: String,
@@ -32,23 +46,21 @@ pub struct ServeArgs {
 
 #[derive(clap::Subcommand)]
 pub enum UserCommand {
-    /// Create an account; the password is read from standard input
+    /// Create an account; the password is asked for twice at a terminal, or read with --password-stdin
     Add {
         username: String,
-        /// Read the password from standard input (one line; required, so it never shows in `ps`)
-        #[arg(long, required = true)]
+        /// Read the password from standard input (one line), for scripts; it never shows in `ps`
+        #[arg(long)]
         password_stdin: bool,
-        /// Database URL: sqlite://PATH or postgres://…
-        #[arg(long = "database", env = "USERCENTER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-        database_url: String,
+        #[command(flatten)]
+        database: DatabaseArg,
     },
     /// Turn two-factor authentication off for someone who lost both phone and backup codes
     #[command(name = "reset-2fa")]
     Reset2fa {
         username: String,
-        /// Database URL: sqlite://PATH or postgres://…
-        #[arg(long = "database", env = "USERCENTER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-        database_url: String,
+        #[command(flatten)]
+        database: DatabaseArg,
     },
 }
 
@@ -66,7 +78,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let config = ServerConfig {
         listen: args.listen,
-        database_url: args.database_url,
+        database_url: args.database.url,
         issuer: args.issuer,
         key_file: args.key_file,
     };
@@ -86,14 +98,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 pub async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { username, password_stdin: _, database_url } => {
-            let password = read_password_from_stdin()?;
-            super::create_user(&database_url, &username, &password).await?;
+        UserCommand::Add { username, password_stdin, database } => {
+            let password = if password_stdin { read_password_from_stdin()? } else { ask_new_password()? };
+            super::create_user(&database.url, &username, &password).await?;
             println!("created user {username}");
             Ok(())
         }
-        UserCommand::Reset2fa { username, database_url } => {
-            super::reset_two_factor(&database_url, &username).await?;
+        UserCommand::Reset2fa { username, database } => {
+            super::reset_two_factor(&database.url, &username).await?;
             println!("two-factor authentication is off for {username}; their sessions were signed out");
             Ok(())
         }
@@ -110,6 +122,24 @@ fn read_password_from_stdin() -> anyhow::Result<SecretString> {
     Ok(SecretString::new(password))
 }
 
+/// At a terminal: the password twice, without echo. Anywhere else there is no one to ask.
+fn ask_new_password() -> anyhow::Result<SecretString> {
+    anyhow::ensure!(
+        std::io::stdin().is_terminal(),
+        "standard input is not a terminal: pass --password-stdin and the password on standard input"
+    );
+    ask_twice(|prompt| rpassword::prompt_password(prompt))
+}
+
+/// Asks for a new password twice, so a typo does not become the password.
+fn ask_twice(mut ask: impl FnMut(&str) -> std::io::Result<String>) -> anyhow::Result<SecretString> {
+    let first = zeroize::Zeroizing::new(ask("Password: ").context("cannot read the password")?);
+    anyhow::ensure!(!first.is_empty(), "the password is empty");
+    let again = zeroize::Zeroizing::new(ask("Password again: ").context("cannot read the password")?);
+    anyhow::ensure!(*first == *again, "the two passwords differ; nothing was created");
+    Ok(SecretString::new(first.as_str()))
+}
+
 async fn shutdown_signal() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
@@ -123,5 +153,25 @@ async fn shutdown_signal() -> anyhow::Result<()> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answers(given: &[&str]) -> impl FnMut(&str) -> std::io::Result<String> {
+        let mut given: Vec<String> = given.iter().rev().map(|s| (*s).to_owned()).collect();
+        move |_prompt| given.pop().ok_or_else(|| std::io::Error::other("asked too often"))
+    }
+
+    #[test]
+    fn a_new_password_is_asked_twice_and_must_match() {
+        let password = ask_twice(answers(&["s3cret pass", "s3cret pass"])).unwrap();
+        assert_eq!(password.expose(), "s3cret pass");
+        let differ = ask_twice(answers(&["s3cret pass", "s3cret pas"])).unwrap_err();
+        assert!(differ.to_string().contains("differ"), "{differ}");
+        let empty = ask_twice(answers(&[""])).unwrap_err();
+        assert!(empty.to_string().contains("empty"), "{empty}");
     }
 }

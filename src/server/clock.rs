@@ -40,10 +40,6 @@ impl ManualClock {
     pub fn advance(&self, seconds: i64) {
         self.0.fetch_add(seconds, Ordering::SeqCst);
     }
-
-    pub fn set_unix(&self, seconds: i64) {
-        self.0.store(seconds, Ordering::SeqCst);
-    }
 }
 
 impl Clock for ManualClock {

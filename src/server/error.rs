@@ -1,5 +1,7 @@
-//! `ApiError`: the only place an HTTP status is chosen. Every error answer is problem JSON.
+//! `ApiError`: every way a request fails, each answered with one [`ErrorCode`] (which fixes the HTTP
+//! status and title) and a detail. Every error answer is problem JSON.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
@@ -10,131 +12,96 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::{ErrorCode, Problem};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum ApiError {
-    #[error("invalid request: {0}")]
     InvalidRequest(String),
-    #[error("unauthorized")]
     Unauthorized,
-    #[error("invalid credentials")]
     InvalidCredentials,
-    #[error("invalid code")]
     InvalidCode,
-    #[error("code already used")]
     CodeAlreadyUsed,
-    #[error("challenge expired")]
     ChallengeExpired,
-    #[error("too many attempts")]
     TooManyAttempts { retry_after: Duration },
-    #[error("invalid password")]
     InvalidPassword,
-    #[error("already enabled")]
     AlreadyEnabled,
-    #[error("no pending enrollment")]
     NoPendingEnrollment,
-    #[error("not enabled")]
     NotEnabled,
-    #[error("payload too large")]
     PayloadTooLarge,
-    #[error("not found")]
     NotFound,
-    #[error("method not allowed")]
     MethodNotAllowed,
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 impl ApiError {
-    fn parts(&self) -> (StatusCode, ErrorCode, &'static str, String) {
+    /// The code this error answers with, and the detail for a person to read.
+    fn code_and_detail(&self) -> (ErrorCode, Cow<'static, str>) {
         match self {
-            ApiError::InvalidRequest(detail) => {
-                (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "Invalid request", detail.clone())
+            ApiError::InvalidRequest(detail) => (ErrorCode::InvalidRequest, detail.clone().into()),
+            ApiError::Unauthorized => {
+                (ErrorCode::Unauthorized, "A valid session token is required. Sign in again.".into())
             }
-            ApiError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Unauthorized,
-                "Not signed in",
-                "A valid session token is required. Sign in again.".into(),
-            ),
-            ApiError::InvalidCredentials => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::InvalidCredentials,
-                "Wrong username or password",
-                "The username or the password is wrong.".into(),
-            ),
+            ApiError::InvalidCredentials => {
+                (ErrorCode::InvalidCredentials, "The username or the password is wrong.".into())
+            }
             ApiError::InvalidCode => (
-                StatusCode::UNAUTHORIZED,
                 ErrorCode::InvalidCode,
-                "Invalid code",
                 "That code is not valid. Check your authenticator app's clock and try the current code."
                     .into(),
             ),
-            ApiError::CodeAlreadyUsed => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::CodeAlreadyUsed,
-                "Code already used",
-                "That code was already used. Wait for the next code.".into(),
-            ),
+            ApiError::CodeAlreadyUsed => {
+                (ErrorCode::CodeAlreadyUsed, "That code was already used. Wait for the next code.".into())
+            }
             ApiError::ChallengeExpired => (
-                StatusCode::UNAUTHORIZED,
                 ErrorCode::ChallengeExpired,
-                "Sign-in expired",
                 "This sign-in attempt expired or was already completed. Sign in again.".into(),
             ),
             ApiError::TooManyAttempts { retry_after } => (
-                StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::TooManyAttempts,
-                "Too many attempts",
-                format!("Too many failed attempts. Try again in {} seconds.", retry_after.as_secs()),
+                format!("Too many failed attempts. Try again in {} seconds.", retry_after.as_secs()).into(),
             ),
-            ApiError::InvalidPassword => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::InvalidPassword,
-                "Wrong password",
-                "The password is wrong.".into(),
-            ),
-            ApiError::AlreadyEnabled => (
-                StatusCode::CONFLICT,
-                ErrorCode::AlreadyEnabled,
-                "Already enabled",
-                "Two-factor authentication is already on.".into(),
-            ),
+            ApiError::InvalidPassword => (ErrorCode::InvalidPassword, "The password is wrong.".into()),
+            ApiError::AlreadyEnabled => {
+                (ErrorCode::AlreadyEnabled, "Two-factor authentication is already on.".into())
+            }
             ApiError::NoPendingEnrollment => (
-                StatusCode::CONFLICT,
                 ErrorCode::NoPendingEnrollment,
-                "No pending setup",
                 "There is no two-factor setup in progress, or it expired. Start again.".into(),
             ),
-            ApiError::NotEnabled => (
-                StatusCode::CONFLICT,
-                ErrorCode::NotEnabled,
-                "Not enabled",
-                "Two-factor authentication is off.".into(),
-            ),
+            ApiError::NotEnabled => (ErrorCode::NotEnabled, "Two-factor authentication is off.".into()),
             ApiError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::PayloadTooLarge,
-                "Payload too large",
-                format!("The request body is larger than {} bytes.", crate::server::MAX_BODY_BYTES),
+                format!("The request body is larger than {} bytes.", crate::server::MAX_BODY_BYTES).into(),
             ),
-            ApiError::NotFound => (
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "Not found",
-                "There is nothing at this path.".into(),
-            ),
-            ApiError::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                ErrorCode::MethodNotAllowed,
-                "Method not allowed",
-                "This path does not accept that method.".into(),
-            ),
-            ApiError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::InternalError,
-                "Internal error",
-                "The server failed to handle the request. Try again later.".into(),
-            ),
+            ApiError::NotFound => (ErrorCode::NotFound, "There is nothing at this path.".into()),
+            ApiError::MethodNotAllowed => {
+                (ErrorCode::MethodNotAllowed, "This path does not accept that method.".into())
+            }
+            ApiError::Internal(_) => {
+                (ErrorCode::InternalError, "The server failed to handle the request. Try again later.".into())
+            }
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        ApiError::Internal(error)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Internal(error) => write!(f, "{error}"),
+            other => f.write_str(other.code_and_detail().0.as_str()),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ApiError::Internal(error) => error.source(),
+            _ => None,
         }
     }
 }
@@ -145,14 +112,15 @@ impl IntoResponse for ApiError {
             // The chain names the failing step; no request data (and so no secret) is part of it.
             tracing::error!(error = %format!("{error:#}"), "internal error");
         }
-        let (status, code, title, detail) = self.parts();
-        let mut problem = Problem::new(status.as_u16(), code, title, detail);
+        let (code, detail) = self.code_and_detail();
+        let mut problem = Problem::for_code(code, detail);
         let retry_after = match &self {
             ApiError::TooManyAttempts { retry_after } => Some(retry_after.as_secs().max(1)),
             _ => None,
         };
         problem.retry_after_s = retry_after;
         let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod password;
 pub mod routes;
+pub mod service;
 pub mod store;
 pub mod totp;
 
@@ -24,6 +25,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use futures_util::future::BoxFuture;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -31,7 +33,7 @@ use crate::domain::SecretString;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::Keys;
 pub use password::Passwords;
-pub use store::Store;
+pub use store::{OpenedStore, SqliteStore, Store};
 
 /// Request bodies larger than this get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -69,33 +71,29 @@ impl std::fmt::Debug for ServerConfig {
     }
 }
 
-/// Everything a request handler needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Services>);
+/// Everything a request handler needs; cheap to clone. Generic over the store, because a trait with
+/// `async fn` cannot be a `dyn Store`; the server runs as `AppState<SqliteStore>` or
+/// `AppState<PostgresStore>`.
+pub struct AppState<S>(Arc<Services<S>>);
 
-pub struct Services {
-    pub store: Arc<dyn Store>,
+pub struct Services<S> {
+    pub store: S,
     pub keys: Keys,
     pub issuer: String,
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
 }
 
-impl AppState {
-    pub fn new(
-        store: Arc<dyn Store>,
-        keys: Keys,
-        issuer: String,
-        clock: Arc<dyn Clock>,
-        passwords: Passwords,
-    ) -> Self {
-        Self(Arc::new(Services { store, keys, issuer, clock, passwords }))
+// Not derived: that would ask for `S: Clone`, and the store is shared through the `Arc`.
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
     }
+}
 
-    /// A state on a fresh in-memory SQLite database with a random key: for tests.
-    pub async fn in_memory(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let opened = store::open("sqlite::memory:").await?;
-        Ok(Self::new(opened.store, Keys::random(), "usercenter".into(), clock, Passwords::new(4)?))
+impl<S: Store> AppState<S> {
+    pub fn new(store: S, keys: Keys, issuer: String, clock: Arc<dyn Clock>, passwords: Passwords) -> Self {
+        Self(Arc::new(Services { store, keys, issuer, clock, passwords }))
     }
 
     /// Creates an account, as `usercenter user add` does.
@@ -109,17 +107,26 @@ impl AppState {
     }
 }
 
-impl std::ops::Deref for AppState {
-    type Target = Services;
+impl AppState<SqliteStore> {
+    /// A state on a fresh in-memory SQLite database with a random key: for tests.
+    pub async fn in_memory(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let (backend, _) = store::SqliteBackend::connect("sqlite::memory:").await?;
+        let store = SqliteStore::new(backend);
+        Ok(Self::new(store, Keys::random(), "usercenter".into(), clock, Passwords::new(4)?))
+    }
+}
 
-    fn deref(&self) -> &Services {
+impl<S> std::ops::Deref for AppState<S> {
+    type Target = Services<S>;
+
+    fn deref(&self) -> &Services<S> {
         &self.0
     }
 }
 
 /// The API v1 router: every route, problem-JSON fallbacks for unknown paths and methods, the body limit,
 /// and request logging (method, path, status and latency only: no headers, no bodies).
-pub fn router(state: AppState) -> Router {
+pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .merge(routes::auth::router())
         .merge(routes::two_factor::router())
@@ -137,7 +144,8 @@ pub fn router(state: AppState) -> Router {
 /// A server serving in a background task. Dropping it also stops the server (without waiting).
 pub struct RunningServer {
     addr: SocketAddr,
-    store: Arc<dyn Store>,
+    /// Closes the store; built before serving, run after it (the store's type is not ours to name here).
+    close_store: BoxFuture<'static, ()>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -157,7 +165,7 @@ impl RunningServer {
             Err(_) => Err(anyhow::anyhow!("requests still running after {} s", SHUTDOWN_GRACE.as_secs())),
         };
         // Bounded: close waits for connections still used by requests that outlived the grace period.
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.store.close()).await;
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.close_store).await;
         served
     }
 }
@@ -175,20 +183,27 @@ pub async fn start_with_clock(config: ServerConfig, clock: Arc<dyn Clock>) -> an
         crypto::load_server_key(None, None, true)?;
     }
     let opened = store::open(&config.database_url).await?;
-    let keys = crypto::load_server_key(
-        config.key_file.as_deref(),
-        opened.sqlite_file.as_deref(),
-        opened.is_postgres,
-    )?;
+    let keys =
+        crypto::load_server_key(config.key_file.as_deref(), opened.sqlite_file(), opened.is_postgres())?;
     let passwords = Passwords::new(Passwords::default_concurrency())?;
-    let store = opened.store;
-    let state = AppState::new(store.clone(), keys, config.issuer.clone(), clock, passwords);
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let ServerConfig { listen, issuer, .. } = config;
+    match opened {
+        OpenedStore::Sqlite { store, .. } => {
+            serve(AppState::new(store, keys, issuer, clock, passwords), listen).await
+        }
+        OpenedStore::Postgres(store) => {
+            serve(AppState::new(store, keys, issuer, clock, passwords), listen).await
+        }
+    }
+}
+
+/// Binds `listen` and serves `state` in a task.
+async fn serve<S: Store>(state: AppState<S>, listen: SocketAddr) -> anyhow::Result<RunningServer> {
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr().context("cannot read the bound address")?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = router(state);
+    let app = router(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -197,19 +212,26 @@ pub async fn start_with_clock(config: ServerConfig, clock: Arc<dyn Clock>) -> an
             })
             .await
     });
-    Ok(RunningServer { addr, store, stop, task })
+    let close_store = Box::pin(async move { state.store.close().await });
+    Ok(RunningServer { addr, close_store, stop, task })
 }
 
 /// Creates an account in the database at `database_url` (created and migrated if missing).
 pub async fn create_user(database_url: &str, username: &str, password: &SecretString) -> anyhow::Result<()> {
     check_new_account(username, password)?;
-    let opened = store::open(database_url).await?;
+    match store::open(database_url).await? {
+        OpenedStore::Sqlite { store, .. } => create_user_in(&store, username, password).await,
+        OpenedStore::Postgres(store) => create_user_in(&store, username, password).await,
+    }
+}
+
+async fn create_user_in<S: Store>(store: &S, username: &str, password: &SecretString) -> anyhow::Result<()> {
     let hash = Passwords::new(1)?.hash(password).await;
     let created = match hash {
-        Ok(hash) => opened.store.create_user(username, &hash, SystemClock.unix()).await,
+        Ok(hash) => store.create_user(username, &hash, SystemClock.unix()).await,
         Err(e) => Err(e),
     };
-    opened.store.close().await;
+    store.close().await;
     anyhow::ensure!(created?, "the user {username:?} already exists");
     Ok(())
 }
@@ -217,9 +239,15 @@ pub async fn create_user(database_url: &str, username: &str, password: &SecretSt
 /// Support's reset for someone who lost both phone and backup codes: 2FA off, codes deleted, sessions
 /// and login challenges revoked, the second-factor counter cleared.
 pub async fn reset_two_factor(database_url: &str, username: &str) -> anyhow::Result<()> {
-    let opened = store::open(database_url).await?;
-    let reset = opened.store.reset_two_factor(username).await;
-    opened.store.close().await;
+    match store::open(database_url).await? {
+        OpenedStore::Sqlite { store, .. } => reset_two_factor_in(&store, username).await,
+        OpenedStore::Postgres(store) => reset_two_factor_in(&store, username).await,
+    }
+}
+
+async fn reset_two_factor_in<S: Store>(store: &S, username: &str) -> anyhow::Result<()> {
+    let reset = store.reset_two_factor(username).await;
+    store.close().await;
     anyhow::ensure!(reset?, "there is no user {username:?}");
     Ok(())
 }

@@ -647,10 +647,11 @@ async fn every_password_re_entry_and_confirm_is_throttled_together() {
 async fn internal_errors_are_generic_problem_json() {
     // Two states on one database with different server keys: the second cannot decrypt the secret.
     let clock = ManualClock::at_unix(T0);
-    let opened = super::store::open("sqlite::memory:").await.unwrap();
+    let (backend, _) = super::store::SqliteBackend::connect("sqlite::memory:").await.unwrap();
+    let store = super::SqliteStore::new(backend);
     let state = |keys| {
         AppState::new(
-            opened.store.clone(),
+            store.clone(),
             keys,
             "usercenter".into(),
             Arc::new(clock.clone()),

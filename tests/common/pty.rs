@@ -194,13 +194,13 @@ fn is_dark(color: vt100::Color) -> Option<bool> {
 /// and decode the code in it. Cells in the terminal's default colours count as light, like paper.
 /// `invert` swaps dark and light for explicitly coloured cells: the reading of a light-on-dark code.
 pub fn decode_screen_qr(screen: &vt100::Screen, invert: bool) -> Option<String> {
-    let (rows, cols) = screen.size();
-    let (rows, cols) = (usize::from(rows.get()), usize::from(cols.get()));
+    let (screen_rows, screen_cols) = screen.size();
+    let (rows, cols) = (usize::from(screen_rows.get()), usize::from(screen_cols.get()));
     const SCALE: usize = 4;
     let mut modules = vec![false; cols * rows * 2];
-    for row in 0..rows {
-        for col in 0..cols {
-            let Some(cell) = screen.cell(row as u16, col as u16) else { continue };
+    for (row, cell_row) in (0..screen_rows.get()).enumerate() {
+        for (col, cell_col) in (0..screen_cols.get()).enumerate() {
+            let Some(cell) = screen.cell(cell_row, cell_col) else { continue };
             let fg = is_dark(cell.fgcolor()).map(|d| d != invert);
             let bg = is_dark(cell.bgcolor()).map(|d| d != invert);
             let (top, bottom) = match cell.contents() {

@@ -3,15 +3,17 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
+use sqlx::{Postgres, Transaction};
 
-use super::redact_url;
+use super::{Backend, RowsAffected, redact_url};
 
-pub struct PostgresStore {
+#[derive(Clone)]
+pub struct PostgresBackend {
     pool: PgPool,
 }
 
-impl PostgresStore {
+impl PostgresBackend {
     /// Connects and applies the migrations (the database itself must exist, as PostgreSQL requires).
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let shown = redact_url(url);
@@ -27,10 +29,23 @@ impl PostgresStore {
             .with_context(|| format!("cannot apply the migrations to {shown}"))?;
         Ok(Self { pool })
     }
+}
 
-    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+impl Backend for PostgresBackend {
+    type Db = Postgres;
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Row locks taken by each `UPDATE` serialise concurrent writers; no stronger start is needed.
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
         self.pool.begin().await
     }
 }
 
-super::impl_sql_store!(PostgresStore);
+impl RowsAffected for PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        PgQueryResult::rows_affected(self)
+    }
+}

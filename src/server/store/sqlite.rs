@@ -6,19 +6,22 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
+use sqlx::{Sqlite, Transaction};
 
-use super::redact_url;
+use super::{Backend, RowsAffected, redact_url};
 
 /// How long a writer waits for another one before SQLite reports "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct SqliteStore {
+#[derive(Clone)]
+pub struct SqliteBackend {
     pool: SqlitePool,
 }
 
-impl SqliteStore {
+impl SqliteBackend {
     /// Opens or creates the database and applies the migrations; returns the file path unless in memory.
     pub async fn connect(url: &str) -> anyhow::Result<(Self, Option<PathBuf>)> {
         let shown = redact_url(url);
@@ -57,11 +60,25 @@ impl SqliteStore {
             .with_context(|| format!("cannot apply the migrations to {shown}"))?;
         Ok((Self { pool }, file))
     }
+}
+
+impl Backend for SqliteBackend {
+    type Db = Sqlite;
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
 
     /// `BEGIN IMMEDIATE`: takes the write lock up front, so a transaction never fails half-way with
     /// "database is locked" when another connection wrote after it first read.
-    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl RowsAffected for SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        SqliteQueryResult::rows_affected(self)
     }
 }
 
@@ -81,5 +98,3 @@ fn create_private_file(file: &std::path::Path) -> anyhow::Result<()> {
         Err(e) => Err(e).with_context(|| format!("cannot create the database file {}", file.display())),
     }
 }
-
-super::impl_sql_store!(SqliteStore);

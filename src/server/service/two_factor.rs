@@ -1,0 +1,142 @@
+//! The account summary and the two-factor life cycle: enrolling, confirming, cancelling, new backup
+//! codes and disabling. Every change that needs the password re-checks it first (throttled).
+
+use super::timestamp;
+use crate::domain::{
+    BACKUP_CODE_COUNT, BackupCodesResponse, ConfirmResponse, DisableResponse, Enrollment, Me, SecretString,
+    TwoFactorStatus, VerificationCode,
+};
+use crate::server::crypto::{HashKind, random_backup_code};
+use crate::server::error::ApiError;
+use crate::server::store::{ConfirmOutcome, Scope, Store, UserRecord};
+use crate::server::{ENROLLMENT_TTL_S, Services, totp};
+
+/// GET /v1/me: who is signed in and where their two-factor setup stands.
+pub async fn summary<S: Store>(state: &Services<S>, user: UserRecord) -> Result<Me, ApiError> {
+    let enabled = user.two_factor_enabled();
+    let backup_codes_remaining = if enabled { state.store.backup_codes_remaining(user.id).await? } else { 0 };
+    let enabled_at = match user.totp_enabled_at.filter(|_| enabled) {
+        Some(at) => Some(timestamp(at)?),
+        None => None,
+    };
+    let pending_enrollment = !enabled && user.live_pending_secret(state.clock.unix()).is_some();
+    Ok(Me {
+        username: user.username,
+        two_factor: TwoFactorStatus { enabled, enabled_at, backup_codes_remaining, pending_enrollment },
+    })
+}
+
+/// A new pending secret (rule 3), after the password; replaces any pending one.
+pub async fn start_enrollment<S: Store>(
+    state: &Services<S>,
+    user: UserRecord,
+    password: &SecretString,
+) -> Result<Enrollment, ApiError> {
+    if user.two_factor_enabled() {
+        return Err(ApiError::AlreadyEnabled);
+    }
+    state.reenter_password(&user, password).await?;
+    let secret = totp::generate_secret();
+    let sealed = state.keys.encrypt_secret(user.id, &secret)?;
+    let now = state.clock.unix();
+    let expires_at = now + ENROLLMENT_TTL_S;
+    // Replaces any pending secret (rule 3); refused if 2FA was turned on meanwhile.
+    if !state.store.set_pending_enrollment(user.id, &sealed, expires_at).await? {
+        return Err(ApiError::AlreadyEnabled);
+    }
+    let secret_base32 = totp::secret_base32(&secret);
+    let otpauth_uri = totp::otpauth_uri(&state.issuer, &user.username, secret_base32.expose());
+    Ok(Enrollment {
+        secret: secret_base32,
+        otpauth_uri,
+        issuer: state.issuer.clone(),
+        account: user.username,
+        algorithm: totp::ALGORITHM.into(),
+        digits: totp::DIGITS,
+        period: totp::PERIOD,
+        expires_at: timestamp(expires_at)?,
+    })
+}
+
+/// A code for the pending secret turns 2FA on (its step counts as used) and brings ten backup codes.
+pub async fn confirm_enrollment<S: Store>(
+    state: &Services<S>,
+    user: &UserRecord,
+    code: &SecretString,
+) -> Result<ConfirmResponse, ApiError> {
+    let now = state.clock.unix();
+    let sealed = user.live_pending_secret(now).ok_or(ApiError::NoPendingEnrollment)?;
+    let subject = user.id.to_string();
+    state.attempt(Scope::Verify, &subject, now).await?;
+    let secret = state.keys.decrypt_secret(user.id, sealed)?;
+    let code = VerificationCode::parse(code.expose()).ok_or(ApiError::InvalidCode)?;
+    let step = totp::matching_step(&secret, code.expose(), now)?.ok_or(ApiError::InvalidCode)?;
+    let (codes, hashes) = new_backup_codes(state);
+    match state.store.confirm_enrollment(user.id, sealed, step, now, &hashes).await? {
+        ConfirmOutcome::Enabled => {}
+        ConfirmOutcome::StepAlreadyUsed => return Err(ApiError::CodeAlreadyUsed),
+        ConfirmOutcome::NoPending => return Err(ApiError::NoPendingEnrollment),
+    }
+    state.store.throttle_reset(Scope::Verify, &subject).await?;
+    Ok(ConfirmResponse { enabled: true, backup_codes: codes })
+}
+
+/// Drops a pending enrollment; nothing to do when none is pending.
+pub async fn cancel_enrollment<S: Store>(state: &Services<S>, user: &UserRecord) -> Result<(), ApiError> {
+    state.store.clear_pending_enrollment(user.id).await?;
+    Ok(())
+}
+
+/// Ten new backup codes after the password; every older one stops working.
+pub async fn regenerate_backup_codes<S: Store>(
+    state: &Services<S>,
+    user: &UserRecord,
+    password: &SecretString,
+) -> Result<BackupCodesResponse, ApiError> {
+    require_enabled_and_password(state, user, password).await?;
+    let (codes, hashes) = new_backup_codes(state);
+    if !state.store.replace_backup_codes(user.id, &hashes).await? {
+        return Err(ApiError::NotEnabled);
+    }
+    Ok(BackupCodesResponse { backup_codes: codes })
+}
+
+/// 2FA off after the password: the secret and the backup codes are deleted.
+pub async fn disable<S: Store>(
+    state: &Services<S>,
+    user: &UserRecord,
+    password: &SecretString,
+) -> Result<DisableResponse, ApiError> {
+    require_enabled_and_password(state, user, password).await?;
+    if !state.store.disable_two_factor(user.id).await? {
+        return Err(ApiError::NotEnabled);
+    }
+    Ok(DisableResponse { enabled: false })
+}
+
+/// 409 `not_enabled` while 2FA is off (checked before the password), then the password (throttled).
+async fn require_enabled_and_password<S: Store>(
+    state: &Services<S>,
+    user: &UserRecord,
+    password: &SecretString,
+) -> Result<(), ApiError> {
+    if !user.two_factor_enabled() {
+        return Err(ApiError::NotEnabled);
+    }
+    state.reenter_password(user, password).await
+}
+
+/// Ten fresh, distinct codes as shown (`xxxxx-xxxxx`) and their keyed hashes for storage.
+fn new_backup_codes<S>(state: &Services<S>) -> (Vec<SecretString>, Vec<Vec<u8>>) {
+    let mut codes = Vec::with_capacity(BACKUP_CODE_COUNT);
+    let mut hashes: Vec<Vec<u8>> = Vec::with_capacity(BACKUP_CODE_COUNT);
+    while codes.len() < BACKUP_CODE_COUNT {
+        let code = random_backup_code();
+        let hash = state.keys.lookup_hash(HashKind::BackupCode, code.canonical());
+        if !hashes.contains(&hash) {
+            codes.push(code.display());
+            hashes.push(hash);
+        }
+    }
+    (codes, hashes)
+}
