@@ -202,7 +202,7 @@ fn save(
     home: Option<&Path>,
 ) -> Result<PathBuf, SaveError> {
     savefile::expand_tilde(path_input, home)
-        .and_then(|path| savefile::save(&path, contents.expose(), overwrite))
+        .and_then(|path| savefile::atomic::save(&path, contents.expose(), overwrite))
 }
 
 fn now() -> Now {
