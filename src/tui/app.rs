@@ -261,10 +261,6 @@ impl App {
         }
     }
 
-    pub fn me(&self) -> Option<&Me> {
-        self.me.as_ref()
-    }
-
     pub fn is_signed_in(&self) -> bool {
         self.token.is_some()
     }

@@ -95,9 +95,7 @@ async fn event_loop(
     clipboard: &Arc<Mutex<Clipboard>>,
     hung_up: &mut bool,
 ) -> anyhow::Result<Option<Effect>> {
-    // Test hook for the pseudo-terminal test: panic right after the first draw, to prove the
-    // panic hook restores the terminal.
-    let debug_panic = std::env::var("USERCENTER_DEBUG_PANIC").is_ok_and(|v| v == "1");
+    let debug_panic = debug_panic_requested();
     let (tx, mut rx) = mpsc::unbounded_channel::<Delivery>();
     let mut events = EventStream::new();
     let mut ticker: Option<(Duration, Interval)> = None;
@@ -154,6 +152,18 @@ async fn event_loop(
             None => {}
         }
     }
+}
+
+/// Test hook for the pseudo-terminal test: panic right after the first draw, to prove the panic hook
+/// restores the terminal. Compiled into debug builds only.
+#[cfg(debug_assertions)]
+fn debug_panic_requested() -> bool {
+    std::env::var("USERCENTER_DEBUG_PANIC").is_ok_and(|v| v == "1")
+}
+
+#[cfg(not(debug_assertions))]
+fn debug_panic_requested() -> bool {
+    false
 }
 
 /// SIGTERM and SIGHUP: quit through the app, so the terminal is restored, the session logged out and
