@@ -5,8 +5,9 @@
 //! - [`update`](App::update): synchronous and pure, no I/O and no clock (time arrives in messages).
 //! - `view`: `impl Widget for &App`.
 //!
-//! `App` never reads a screen's fields: it talks to screens through [`Screen`]. The two functions
-//! [`route_signed_out`] and [`route_signed_in`] are the only place that builds screens.
+//! `App` never reads a screen's fields: it talks to screens through [`Screen`]. Where a screen can
+//! lead ([`SignedOutRoute`], [`SignedInRoute`]) and the two functions that build the next screen
+//! ([`route_signed_out`], [`route_signed_in`]) are here, in one place.
 
 pub mod msg;
 mod update;
@@ -18,17 +19,16 @@ use self::msg::{ApiCall, Cleanup, Effect, RequestIds, Work};
 use super::DemoAccount;
 use super::keys::Key;
 use super::notice::Notice;
-use super::screen::{
-    Activity, Chrome, Cx, Session, SignedInRoute, SignedInScreen, SignedOutRoute, SignedOutScreen, Ui,
-};
+use super::screen::{Activity, Chrome, Cx, Screen, Session, Ui};
 use super::screens::connect::{ConnectDialog, ConnectScreen};
 use super::screens::disable::DisableScreen;
 use super::screens::enable::EnableWizard;
 use super::screens::home::HomeScreen;
 use super::screens::login::LoginScreen;
-use super::screens::regenerate::RegenerateScreen;
+use super::screens::regenerate::{RegenReason, RegenerateScreen};
 use super::screens::second_factor::SecondFactorScreen;
 use crate::client::is_insecure_url;
+use crate::domain::Challenge;
 
 /// Below this size no screen is drawn, only a request to enlarge the terminal.
 pub const MIN_WIDTH: u16 = 50;
@@ -95,6 +95,43 @@ pub struct App {
 }
 
 /// Where a screen before sign-in leads.
+#[derive(Debug)]
+pub enum SignedOutRoute {
+    /// The sign-in form, with the username filled in and a word on why we are here.
+    SignIn {
+        username: Option<String>,
+        notice: Option<Notice>,
+    },
+    SecondFactor {
+        username: String,
+        challenge: Challenge,
+    },
+    /// The account is loaded: the user center opens, `notice` on top.
+    SignedIn {
+        session: Session,
+        notice: Option<Notice>,
+    },
+}
+
+/// Where a screen of the user center leads.
+#[derive(Debug)]
+pub enum SignedInRoute {
+    /// The user center, `notice` on top; `refresh` reloads the account from the server.
+    Home {
+        notice: Option<Notice>,
+        refresh: bool,
+    },
+    Enable,
+    Regenerate(RegenReason),
+    Disable,
+    /// Logged out: the sign-in form says `notice`.
+    SignedOut(Notice),
+}
+
+pub type SignedOutScreen = Box<dyn Screen<Account = (), Route = SignedOutRoute>>;
+pub type SignedInScreen = Box<dyn Screen<Account = Session, Route = SignedInRoute>>;
+
+/// Builds what a route before sign-in leads to.
 fn route_signed_out(route: SignedOutRoute, config: &Config) -> Account {
     match route {
         SignedOutRoute::SignIn { username, notice } => {
@@ -109,7 +146,7 @@ fn route_signed_out(route: SignedOutRoute, config: &Config) -> Account {
     }
 }
 
-/// Where a screen of the user center leads: another one, or back to sign-in.
+/// What a route of the user center leads to: another of its screens, or back to sign-in.
 enum Leads {
     Screen(SignedInScreen),
     SignedOut(SignedOutScreen),

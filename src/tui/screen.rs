@@ -1,8 +1,8 @@
 //! The one interface every screen has, and what a screen can ask of the app.
 //!
 //! `App` never reads a screen's fields: it asks what the screen is doing, hands it keys and the
-//! answers it waits for, and follows the [`Transition`] it returns. Where a transition leads is
-//! decided in one place, `app::route_signed_out` and `app::route_signed_in`.
+//! answers it waits for, and follows the [`Transition`] it returns. Where a transition leads (the
+//! route enums, and the code that builds the next screen) is decided in one place: `app.rs`.
 
 use std::any::Any;
 use std::fmt;
@@ -14,11 +14,9 @@ use ratatui::layout::Rect;
 
 use super::app::msg::{Answer, ApiCall, Cleanup, Effect, Reply, RequestId, RequestIds, SaveRequest, Work};
 use super::keys::Key;
-use super::notice::Notice;
 use super::request::{ErrorClass, classify};
-use super::screens::regenerate::RegenReason;
 use crate::client::ClientError;
-use crate::domain::{Challenge, Me, SecretString};
+use crate::domain::{Me, SecretString};
 
 /// What a screen is doing; drives the spinner and how often the app wakes up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,40 +42,6 @@ pub enum Transition<R> {
 pub struct Session {
     pub token: SecretString,
     pub me: Me,
-}
-
-/// Where a screen before sign-in leads.
-#[derive(Debug)]
-pub enum SignedOutRoute {
-    /// The sign-in form, with the username filled in and a word on why we are here.
-    SignIn {
-        username: Option<String>,
-        notice: Option<Notice>,
-    },
-    SecondFactor {
-        username: String,
-        challenge: Challenge,
-    },
-    /// The account is loaded: the user center opens, `notice` on top.
-    SignedIn {
-        session: Session,
-        notice: Option<Notice>,
-    },
-}
-
-/// Where a screen of the user center leads.
-#[derive(Debug)]
-pub enum SignedInRoute {
-    /// The user center, `notice` on top; `refresh` reloads the account from the server.
-    Home {
-        notice: Option<Notice>,
-        refresh: bool,
-    },
-    Enable,
-    Regenerate(RegenReason),
-    Disable,
-    /// Logged out: the sign-in form says `notice`.
-    SignedOut(Notice),
 }
 
 /// Whether the app draws its header above the screen.
@@ -193,9 +157,6 @@ pub trait Screen: fmt::Debug + Any {
         Cleanup::default()
     }
 }
-
-pub type SignedOutScreen = Box<dyn Screen<Account = (), Route = SignedOutRoute>>;
-pub type SignedInScreen = Box<dyn Screen<Account = Session, Route = SignedInRoute>>;
 
 /// An answer the App routed to a screen that never asks for it: a bug, loud in debug builds.
 pub fn unasked<R>(reply: &Reply) -> Transition<R> {

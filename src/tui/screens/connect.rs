@@ -9,9 +9,10 @@ use ratatui::text::Line;
 use ratatui::widgets::Widget;
 
 use crate::client::ClientError;
+use crate::tui::app::SignedOutRoute;
 use crate::tui::app::msg::{Answer, ApiCall, Reply, RequestId};
 use crate::tui::keys::{self, Key, KeyBinding};
-use crate::tui::screen::{Activity, Cx, Screen, SignedOutRoute, Transition, Ui, unasked};
+use crate::tui::screen::{Activity, Cx, Screen, Transition, Ui, unasked};
 use crate::tui::widgets::popup::Popup;
 
 /// Where the dialog is shown: its own screen at start, or over the screen whose request failed.

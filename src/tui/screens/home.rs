@@ -17,10 +17,11 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 pub use self::security::{FEW_BACKUP_CODES, few_codes_nudge};
 use crate::domain::Me;
+use crate::tui::app::SignedInRoute;
 use crate::tui::app::msg::{Answer, ApiCall, Reply, RequestId};
 use crate::tui::keys::{self, Key, KeyBinding};
 use crate::tui::notice::Notice;
-use crate::tui::screen::{Activity, Cx, Screen, Session, SignedInRoute, Transition, Ui, unasked};
+use crate::tui::screen::{Activity, Cx, Screen, Session, Transition, Ui, unasked};
 use crate::tui::widgets::panel::TitledBox;
 
 /// The sidebar, top to bottom.

@@ -1,6 +1,14 @@
 //! One module per screen: its state, its key table, its `Screen` impl (keys, answers, rendering), its
-//! tests. Adding a screen: a module here, a line in [`key_reference`], and the line that builds it in
-//! `app::route_signed_in` (or `route_signed_out`), reached by a new route variant in `screen.rs`.
+//! tests.
+//!
+//! Adding a screen:
+//! 1. a module here: the screen's struct, its `KEYS` table, `impl Screen`, snapshot tests;
+//! 2. `pub mod` and a line in [`key_reference`] below (the README's keys section follows from it);
+//! 3. in `app.rs`, a variant of `SignedInRoute` (or `SignedOutRoute`) and the line in
+//!    `route_signed_in` (or `route_signed_out`) that builds the screen;
+//! 4. in the screen it is reached from, the key that returns `Transition::Go` with that route.
+//!
+//! A page of the user center is smaller still: a module in `home/` and a line in `home::pages`.
 
 pub mod advice;
 pub mod connect;

@@ -9,10 +9,11 @@ use ratatui::text::Line;
 
 use super::enable::codes::{self, CodesKind, CodesOutcome, CodesStep};
 use super::password_form::{FormIntent, PasswordForm, render_password_panel};
+use crate::tui::app::SignedInRoute;
 use crate::tui::app::msg::{Answer, ApiCall, Reply, RequestId};
 use crate::tui::keys::{self, Key, KeyBinding};
 use crate::tui::notice::Notice;
-use crate::tui::screen::{Activity, Cx, Screen, Session, SignedInRoute, Transition, Ui, unasked};
+use crate::tui::screen::{Activity, Cx, Screen, Session, Transition, Ui, unasked};
 
 pub const KEYS: &[KeyBinding] = &[
     KeyBinding::new("Enter", "generate").context("the old codes stop working"),

@@ -11,11 +11,12 @@ use super::home::FEW_BACKUP_CODES;
 use super::sign_in::SignInPhase;
 use crate::client::ClientError;
 use crate::domain::{Challenge, SecondFactorInput, SecretString};
+use crate::tui::app::SignedOutRoute;
 use crate::tui::app::msg::{Answer, ApiCall, Cleanup, Now, Reply, RequestId};
 use crate::tui::keys::{self, Key, KeyBinding};
 use crate::tui::notice::Notice;
 use crate::tui::request::Request;
-use crate::tui::screen::{Activity, Cx, Screen, SignedOutRoute, Transition, Ui, unasked};
+use crate::tui::screen::{Activity, Cx, Screen, Transition, Ui, unasked};
 use crate::tui::widgets::input::{FieldView, TextField};
 use crate::tui::widgets::panel::FormCard;
 

@@ -8,10 +8,11 @@ use ratatui::text::Line;
 
 use crate::client::ClientError;
 use crate::domain::{self, Me, SecretString};
+use crate::tui::app::SignedOutRoute;
 use crate::tui::app::msg::{ApiCall, Now, RequestId};
 use crate::tui::notice::Notice;
 use crate::tui::request::Request;
-use crate::tui::screen::{Activity, Cx, Session, SignedOutRoute, Transition, Ui};
+use crate::tui::screen::{Activity, Cx, Session, Transition, Ui};
 
 #[derive(Debug)]
 pub enum SignInPhase {

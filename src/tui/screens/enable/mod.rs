@@ -14,10 +14,11 @@ use self::codes::{CodesKind, CodesOutcome, CodesStep};
 use self::scan::{ScanIntent, ScanStep};
 use self::verify::{VerifyIntent, VerifyStep};
 use super::password_form::{FormIntent, PasswordForm};
+use crate::tui::app::SignedInRoute;
 use crate::tui::app::msg::{Answer, ApiCall, Cleanup, Reply, RequestId};
 use crate::tui::keys::{self, Key};
 use crate::tui::notice::Notice;
-use crate::tui::screen::{Activity, Chrome, Cx, Screen, Session, SignedInRoute, Transition, Ui, unasked};
+use crate::tui::screen::{Activity, Chrome, Cx, Screen, Session, Transition, Ui, unasked};
 use crate::tui::widgets::stepbar::StepBar;
 
 pub const STEPS: [&str; 4] = ["Password", "Authenticator app", "Verify", "Backup codes"];

@@ -11,11 +11,12 @@ use ratatui::widgets::Widget;
 
 use crate::client::ClientError;
 use crate::domain::{Enrollment, Me, VerificationCode};
+use crate::tui::app::SignedInRoute;
 use crate::tui::app::msg::{ApiCall, Now, RequestId};
 use crate::tui::keys::{self, Key, KeyBinding};
 use crate::tui::notice::Notice;
 use crate::tui::request::{Problem, Request};
-use crate::tui::screen::{Activity, Cx, Session, SignedInRoute, Transition, Ui};
+use crate::tui::screen::{Activity, Cx, Session, Transition, Ui};
 use crate::tui::screens::advice::invalid_code_hints;
 use crate::tui::screens::regenerate::RegenReason;
 use crate::tui::widgets::input::{FieldView, TextField};

@@ -7,10 +7,11 @@ use ratatui::text::Line;
 use super::{Open, Page};
 use crate::client::ClientError;
 use crate::domain::Me;
+use crate::tui::app::SignedInRoute;
 use crate::tui::app::msg::{Answer, ApiCall, Reply, RequestId};
 use crate::tui::keys::{self, Key, KeyBinding};
 use crate::tui::notice::Notice;
-use crate::tui::screen::{Activity, Cx, Session, SignedInRoute, Transition, Ui, unasked};
+use crate::tui::screen::{Activity, Cx, Session, Transition, Ui, unasked};
 
 const KEYS: &[KeyBinding] = &[KeyBinding::new("Enter", "log out").context("on Log out")];
 

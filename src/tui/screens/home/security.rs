@@ -6,9 +6,10 @@ use ratatui::text::{Line, Span};
 
 use super::{Open, Page, PageKey};
 use crate::domain::{BACKUP_CODE_COUNT, Me};
+use crate::tui::app::SignedInRoute;
 use crate::tui::keys::{self, Key, KeyBinding};
 use crate::tui::notice::Notice;
-use crate::tui::screen::{Cx, Session, SignedInRoute, Ui};
+use crate::tui::screen::{Cx, Session, Ui};
 use crate::tui::screens::regenerate::RegenReason;
 use crate::tui::text::format_time;
 
