@@ -7,7 +7,7 @@
 //!
 //! `App` never reads a screen's fields: it talks to screens through [`Screen`]. Where a screen can
 //! lead ([`SignedOutRoute`], [`SignedInRoute`]) and the two functions that build the next screen
-//! ([`route_signed_out`], [`route_signed_in`]) are here, in one place.
+//! (`route_signed_out`, `route_signed_in`) are here, in one place.
 
 pub mod msg;
 mod update;
@@ -152,6 +152,7 @@ enum Leads {
     SignedOut(SignedOutScreen),
 }
 
+/// Builds what a route of the user center leads to.
 fn route_signed_in(route: SignedInRoute, config: &Config, cx: &mut Cx<'_, Session>) -> Leads {
     Leads::Screen(match route {
         SignedInRoute::Home { notice, refresh } => {

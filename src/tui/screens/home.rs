@@ -1,6 +1,6 @@
 //! The user center: a sidebar of pages (Profile, Security, Log out) and the selected page.
 //!
-//! Each page is a [`Page`]: adding one is a new module here and a line in [`pages`].
+//! Each page is a [`Page`]: adding one is a new module here and a line in `pages()`.
 
 mod log_out;
 mod profile;
