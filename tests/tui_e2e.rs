@@ -383,6 +383,8 @@ fn the_walk_through_every_step() {
 }
 
 /// A panic inside the app still gives the terminal back, with the message readable on the normal screen.
+/// The panic is a debug-build test hook, so a release build (`cargo test --release`) skips this.
+#[cfg(debug_assertions)]
 #[test]
 fn a_panic_restores_the_terminal() {
     let sandbox = Sandbox::new();

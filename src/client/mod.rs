@@ -1,6 +1,8 @@
 //! `ApiClient`: the only way the terminal app reaches the platform. Every non-2xx answer becomes one
 //! typed [`ClientError`] in [`error_from_response`]; transport failures keep the URL for the message.
 
+mod url;
+
 use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -13,6 +15,8 @@ use crate::domain::{
     LoginRequest, LoginResponse, Me, PasswordRequest, Problem, SecondFactorInput, SecondFactorRequest,
     SecretString, Session, VerificationCode, paths,
 };
+
+pub use self::url::is_insecure_url;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);

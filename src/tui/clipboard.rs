@@ -103,10 +103,6 @@ impl Clipboard {
         Clipboard { env, system: None }
     }
 
-    pub fn env(&self) -> ClipboardEnv {
-        self.env
-    }
-
     /// Copies `text`. Blocking: on X11 a few short round trips to the server.
     ///
     /// With a local display, sets the system clipboard and reads it back; only a matching read counts.

@@ -1,10 +1,16 @@
-//! The terminal app (The Elm Architecture): `app` holds state, messages, effects and `update`;
-//! `runtime` owns the terminal and runs effects; `screens` has one module per screen.
+//! The terminal app (The Elm Architecture): `app` holds the state, messages, effects, `update` and
+//! the view; `screen` is the interface every screen has; `screens` has one module per screen;
+//! `runtime` owns the terminal and runs effects.
 pub mod app;
 pub mod clipboard;
+pub mod keys;
+pub mod notice;
+pub mod request;
 pub mod runtime;
 pub mod savefile;
+pub mod screen;
 pub mod screens;
+pub mod text;
 pub mod widgets;
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant as TokioInstant, Interval, MissedTickBehavior};
 
 use super::Options;
-use super::app::{App, Effect, Msg, Now, Reply};
+use super::app::App;
+use super::app::msg::{Answer, ApiCall, Cleanup, Effect, Msg, Now, Reply, RequestId, SaveRequest, Work};
 use super::clipboard::{Clipboard, ClipboardEnv, CopyError, CopyMethod};
 use super::savefile::{self, SaveError};
 use crate::client::ApiClient;
@@ -55,14 +56,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         ratatui::restore();
     }
     let cleanup = result?;
-    if let Some(Effect::Quit { token, cancel_enrollment }) = cleanup {
+    if let Some(Cleanup { token: Some(token), cancel_enrollment }) = cleanup {
         let work = async {
-            if let Some(token) = &token {
-                if cancel_enrollment {
-                    let _ = client.cancel_enrollment(token).await;
-                }
-                let _ = client.logout(token).await;
+            if cancel_enrollment {
+                let _ = client.cancel_enrollment(&token).await;
             }
+            let _ = client.logout(&token).await;
         };
         let _ = tokio::time::timeout(QUIT_CLEANUP, work).await;
     }
@@ -87,23 +86,21 @@ fn init_logging() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs until the app quits; returns the quit effect for the cleanup after the terminal is restored.
+/// Runs until the app quits; returns what to tidy up on the server once the terminal is restored.
 async fn event_loop(
     terminal: &mut DefaultTerminal,
     mut app: App,
     client: &ApiClient,
     clipboard: &Arc<Mutex<Clipboard>>,
     hung_up: &mut bool,
-) -> anyhow::Result<Option<Effect>> {
-    // Test hook for the pseudo-terminal test: panic right after the first draw, to prove the
-    // panic hook restores the terminal.
-    let debug_panic = std::env::var("USERCENTER_DEBUG_PANIC").is_ok_and(|v| v == "1");
+) -> anyhow::Result<Option<Cleanup>> {
+    let debug_panic = debug_panic_requested();
     let (tx, mut rx) = mpsc::unbounded_channel::<Delivery>();
     let mut events = EventStream::new();
     let mut ticker: Option<(Duration, Interval)> = None;
     let mut terminate = Signals::new()?;
-    if let Some(effect) = app.start() {
-        spawn_effect(effect, client, clipboard, &tx);
+    if let Some(Effect::Run(id, work)) = app.start() {
+        spawn_work(id, work, client, clipboard, &tx);
     }
     loop {
         terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
@@ -146,14 +143,26 @@ async fn event_loop(
             }
         };
         match app.update(msg) {
-            Some(quit @ Effect::Quit { .. }) => {
+            Some(Effect::Quit(cleanup)) => {
                 tracing::info!("quitting");
-                return Ok(Some(quit));
+                return Ok(Some(cleanup));
             }
-            Some(effect) => spawn_effect(effect, client, clipboard, &tx),
+            Some(Effect::Run(id, work)) => spawn_work(id, work, client, clipboard, &tx),
             None => {}
         }
     }
+}
+
+/// Test hook for the pseudo-terminal test: panic right after the first draw, to prove the panic hook
+/// restores the terminal. Compiled into debug builds only.
+#[cfg(debug_assertions)]
+fn debug_panic_requested() -> bool {
+    std::env::var("USERCENTER_DEBUG_PANIC").is_ok_and(|v| v == "1")
+}
+
+#[cfg(not(debug_assertions))]
+fn debug_panic_requested() -> bool {
+    false
 }
 
 /// SIGTERM and SIGHUP: quit through the app, so the terminal is restored, the session logged out and
@@ -195,96 +204,75 @@ fn copy(clipboard: &Mutex<Clipboard>, text: &SecretString) -> (Result<CopyMethod
 }
 
 /// Expands `~` with `home` and writes the file (atomically, 0600, replacing only when asked).
-fn save(
-    path_input: &str,
-    contents: &SecretString,
-    overwrite: bool,
-    home: Option<&Path>,
-) -> Result<PathBuf, SaveError> {
-    savefile::expand_tilde(path_input, home)
-        .and_then(|path| savefile::save(&path, contents.expose(), overwrite))
+fn save(request: &SaveRequest, home: Option<&Path>) -> Result<PathBuf, SaveError> {
+    savefile::expand_tilde(&request.path_input, home)
+        .and_then(|path| savefile::atomic::save(&path, request.contents.expose(), request.overwrite))
 }
 
 fn now() -> Now {
     Now { instant: std::time::Instant::now(), wall: OffsetDateTime::now_utc() }
 }
 
-fn spawn_effect(
-    effect: Effect,
+/// Runs `work` off the loop; its answer comes back as `Msg::Reply` with `id`.
+fn spawn_work(
+    id: RequestId,
+    work: Work,
     client: &ApiClient,
     clipboard: &Arc<Mutex<Clipboard>>,
     tx: &mpsc::UnboundedSender<Delivery>,
 ) {
-    let client = client.clone();
     let tx = tx.clone();
-    let send = move |msg: Msg, terminal_bytes: Vec<u8>| {
+    let send = move |reply: Reply, terminal_bytes: Vec<u8>| {
+        let msg = Msg::Reply(Answer { id, now: now(), reply });
         // The loop is gone only when the app quits; nothing is waiting for the answer then.
         let _ = tx.send(Delivery { msg, terminal_bytes });
     };
-    let api = move |reply: Reply| Msg::Api(now(), reply);
-    // Only the effect's name: passwords, tokens and codes never reach the log.
-    tracing::debug!(effect = effect.name(), "running");
-    match effect {
-        Effect::CheckHealth => {
-            tokio::spawn(async move { send(api(Reply::Health(client.health().await)), Vec::new()) });
+    // Only the work's name: passwords, tokens and codes never reach the log.
+    tracing::debug!(work = work.name(), "running");
+    match work {
+        Work::Api(call) => {
+            let client = client.clone();
+            tokio::spawn(async move { send(call_api(&client, call).await, Vec::new()) });
         }
-        Effect::Login { username, password } => {
-            tokio::spawn(async move {
-                send(api(Reply::Login(client.login(&username, &password).await)), Vec::new())
-            });
-        }
-        Effect::SecondFactor { challenge, input } => {
-            tokio::spawn(async move {
-                send(api(Reply::SecondFactor(client.second_factor(&challenge, &input).await)), Vec::new())
-            });
-        }
-        Effect::LoadMe { token } => {
-            tokio::spawn(async move { send(api(Reply::Me(client.me(&token).await)), Vec::new()) });
-        }
-        Effect::Logout { token } => {
-            tokio::spawn(async move { send(api(Reply::Logout(client.logout(&token).await)), Vec::new()) });
-        }
-        Effect::StartEnrollment { token, password } => {
-            tokio::spawn(async move {
-                let result = client.start_enrollment(&token, &password).await;
-                send(api(Reply::EnrollmentStarted(result)), Vec::new())
-            });
-        }
-        Effect::ConfirmEnrollment { token, code } => {
-            tokio::spawn(async move {
-                send(api(Reply::Confirmed(client.confirm_enrollment(&token, &code).await)), Vec::new())
-            });
-        }
-        Effect::CancelEnrollment { token } => {
-            tokio::spawn(async move {
-                send(api(Reply::EnrollmentCancelled(client.cancel_enrollment(&token).await)), Vec::new())
-            });
-        }
-        Effect::RegenerateCodes { token, password } => {
-            tokio::spawn(async move {
-                let result = client.regenerate_backup_codes(&token, &password).await;
-                send(api(Reply::Regenerated(result)), Vec::new())
-            });
-        }
-        Effect::Disable { token, password } => {
-            tokio::spawn(async move {
-                send(api(Reply::Disabled(client.disable(&token, &password).await)), Vec::new())
-            });
-        }
-        Effect::Copy(text) => {
+        Work::Copy(text) => {
             let clipboard = Arc::clone(clipboard);
             tokio::task::spawn_blocking(move || {
                 let (result, bytes) = copy(&clipboard, &text);
-                send(Msg::Copied(result), bytes);
+                send(Reply::Copied(result), bytes);
             });
         }
-        Effect::Save { path_input, contents, overwrite } => {
+        Work::Save(request) => {
             tokio::task::spawn_blocking(move || {
                 let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-                send(Msg::Saved(save(&path_input, &contents, overwrite, home.as_deref())), Vec::new());
+                send(Reply::Saved(save(&request, home.as_deref())), Vec::new());
             });
         }
-        Effect::Quit { .. } => {}
+    }
+}
+
+/// Every API call the app makes, and the reply it becomes.
+async fn call_api(client: &ApiClient, call: ApiCall) -> Reply {
+    match call {
+        ApiCall::CheckHealth => Reply::Health(client.health().await),
+        ApiCall::Login { username, password } => Reply::Login(client.login(&username, &password).await),
+        ApiCall::SecondFactor { challenge, input } => {
+            Reply::SecondFactor(client.second_factor(&challenge, &input).await)
+        }
+        ApiCall::LoadMe { token } => Reply::Me(client.me(&token).await),
+        ApiCall::Logout { token } => Reply::Logout(client.logout(&token).await),
+        ApiCall::StartEnrollment { token, password } => {
+            Reply::EnrollmentStarted(client.start_enrollment(&token, &password).await)
+        }
+        ApiCall::ConfirmEnrollment { token, code } => {
+            Reply::Confirmed(client.confirm_enrollment(&token, &code).await)
+        }
+        ApiCall::CancelEnrollment { token } => {
+            Reply::EnrollmentCancelled(client.cancel_enrollment(&token).await)
+        }
+        ApiCall::RegenerateCodes { token, password } => {
+            Reply::Regenerated(client.regenerate_backup_codes(&token, &password).await)
+        }
+        ApiCall::Disable { token, password } => Reply::Disabled(client.disable(&token, &password).await),
     }
 }
 
@@ -297,15 +285,19 @@ mod tests {
     #[test]
     fn save_expands_the_home_folder_and_refuses_to_overwrite() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let contents = SecretString::new("abcde-fghjk\n");
-        let path = save("~/codes.txt", &contents, false, Some(dir.path())).expect("saved");
+        let request = |contents: &str, overwrite| SaveRequest {
+            path_input: "~/codes.txt".into(),
+            contents: SecretString::new(contents),
+            overwrite,
+        };
+        let path = save(&request("abcde-fghjk\n", false), Some(dir.path())).expect("saved");
         assert_eq!(path, dir.path().join("codes.txt"));
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "abcde-fghjk\n");
         let mode = std::fs::metadata(&path).expect("metadata").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let again = save("~/codes.txt", &SecretString::new("new"), false, Some(dir.path()));
+        let again = save(&request("new", false), Some(dir.path()));
         assert!(matches!(again, Err(SaveError::Exists(_))), "{again:?}");
-        save("~/codes.txt", &SecretString::new("new"), true, Some(dir.path())).expect("replaced");
+        save(&request("new", true), Some(dir.path())).expect("replaced");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "new");
     }
 

@@ -10,7 +10,10 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::DemoAccount;
-use super::app::{App, Effect, Msg, Now, Reply, Screen};
+use super::app::App;
+use super::app::msg::{Answer, ApiCall, Effect, Msg, Now, Reply, Work};
+use super::screens::home::HomeScreen;
+use super::screens::login::LoginScreen;
 use crate::domain::{
     Challenge, ConfirmResponse, Enrollment, Health, LoginResponse, Me, SecondFactorMethod, SecretString,
     Session, TwoFactorStatus,
@@ -51,8 +54,30 @@ pub fn type_text(app: &mut App, text: &str) -> Vec<Effect> {
     text.chars().filter_map(|c| press(app, KeyCode::Char(c))).collect()
 }
 
+/// Answers the request made last.
 pub fn reply(app: &mut App, reply: Reply) -> Option<Effect> {
-    app.update(Msg::Api(at(0), reply))
+    reply_at(app, at(0), reply)
+}
+
+pub fn reply_at(app: &mut App, now: Now, reply: Reply) -> Option<Effect> {
+    let id = app.last_request();
+    app.update(Msg::Reply(Answer { id, now, reply }))
+}
+
+/// The work an effect asks for, without its request id.
+pub fn work(effect: Option<Effect>) -> Option<Work> {
+    match effect? {
+        Effect::Run(_, work) => Some(work),
+        Effect::Quit(_) => None,
+    }
+}
+
+/// The API call an effect makes, if it makes one.
+pub fn api(effect: Option<Effect>) -> Option<ApiCall> {
+    match work(effect)? {
+        Work::Api(call) => Some(call),
+        Work::Copy(_) | Work::Save(_) => None,
+    }
 }
 
 pub fn me(enabled: bool, remaining: u32) -> Me {
@@ -117,9 +142,9 @@ pub fn confirmed() -> ConfirmResponse {
 /// The app on the sign-in screen, the server having answered the health check.
 pub fn app() -> App {
     let mut app = App::new(URL, None);
-    assert_eq!(app.start(), Some(Effect::CheckHealth));
+    assert_eq!(api(app.start()), Some(ApiCall::CheckHealth));
     reply(&mut app, Reply::Health(Ok(Health { status: "ok".into() })));
-    assert!(matches!(app.screen, Screen::Login(_)));
+    assert!(app.screen::<LoginScreen>().is_some());
     app
 }
 
@@ -143,9 +168,9 @@ pub fn signed_in(me: Me) -> App {
     let mut app = app();
     submit_login(&mut app, "alice", "pw");
     let effect = reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
-    assert_eq!(effect, Some(Effect::LoadMe { token: "token-1".into() }));
+    assert_eq!(api(effect), Some(ApiCall::LoadMe { token: "token-1".into() }));
     reply(&mut app, Reply::Me(Ok(me)));
-    assert!(matches!(app.screen, Screen::Home(_)));
+    assert!(app.screen::<HomeScreen>().is_some());
     app
 }
 

@@ -1,4 +1,5 @@
-//! Reaching the server: the check at start, and the "cannot reach" screen with retry.
+//! Reaching the server: the check at start, and the "cannot reach" dialog with retry, which also
+//! opens over any screen whose request could not reach the server.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
@@ -7,19 +8,36 @@ use ratatui::style::Stylize;
 use ratatui::text::Line;
 use ratatui::widgets::Widget;
 
-use super::common::Ui;
 use crate::client::ClientError;
+use crate::tui::app::SignedOutRoute;
+use crate::tui::app::msg::{Answer, ApiCall, Reply, RequestId};
+use crate::tui::keys::{self, Key, KeyBinding};
+use crate::tui::screen::{Activity, Cx, Screen, Transition, Ui, unasked};
 use crate::tui::widgets::popup::Popup;
 
+/// Where the dialog is shown: its own screen at start, or over the screen whose request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    Start,
+    OverScreen,
+}
+
+pub const KEYS: &[KeyBinding<Place>] = &[
+    KeyBinding::new("r", "retry").also("Enter"),
+    KeyBinding::new("q", "quit").also("Esc").when(|p| p == Place::Start, "at start"),
+    KeyBinding::new("Esc", "close").also("q").when(|p| p == Place::OverScreen, "over another screen"),
+    keys::quit(),
+];
+
 #[derive(Debug)]
-pub struct ConnectScreen {
+pub struct ConnectDialog {
     pub url: String,
     pub state: ConnectState,
 }
 
 #[derive(Debug)]
 pub enum ConnectState {
-    Checking,
+    Checking(RequestId),
     Failed(ClientError),
 }
 
@@ -31,41 +49,46 @@ pub enum ConnectIntent {
     Leave,
 }
 
-impl ConnectScreen {
-    pub fn checking(url: &str) -> Self {
-        Self { url: url.to_owned(), state: ConnectState::Checking }
+impl ConnectDialog {
+    pub fn checking(url: &str, id: RequestId) -> Self {
+        Self { url: url.to_owned(), state: ConnectState::Checking(id) }
     }
 
     pub fn failed(url: &str, error: ClientError) -> Self {
         Self { url: url.to_owned(), state: ConnectState::Failed(error) }
     }
 
-    pub fn is_pending(&self) -> bool {
-        matches!(self.state, ConnectState::Checking)
+    pub fn is_checking(&self) -> bool {
+        matches!(self.state, ConnectState::Checking(_))
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent) -> ConnectIntent {
+    pub fn awaits(&self, id: RequestId) -> bool {
+        matches!(self.state, ConnectState::Checking(checking) if checking == id)
+    }
+
+    /// `Retry` only after a failed check: one check at a time.
+    pub fn on_key(&self, key: &KeyEvent) -> ConnectIntent {
         match key.code {
-            KeyCode::Char('r') | KeyCode::Char('R') | KeyCode::Enter => match self.state {
-                ConnectState::Checking => ConnectIntent::Nothing,
-                ConnectState::Failed(_) => {
-                    self.state = ConnectState::Checking;
-                    ConnectIntent::Retry
-                }
+            KeyCode::Char('r' | 'R') | KeyCode::Enter => match self.state {
+                ConnectState::Checking(_) => ConnectIntent::Nothing,
+                ConnectState::Failed(_) => ConnectIntent::Retry,
             },
             KeyCode::Esc | KeyCode::Char('q') => ConnectIntent::Leave,
             _ => ConnectIntent::Nothing,
         }
     }
 
-    pub fn hints(&self, over_screen: bool) -> Vec<(&'static str, &'static str)> {
-        let leave = if over_screen { ("Esc", "close") } else { ("q", "quit") };
-        vec![("r", "retry"), leave, ("Ctrl-C", "quit")]
+    pub fn retry(&mut self, id: RequestId) {
+        self.state = ConnectState::Checking(id);
+    }
+
+    pub fn keys(&self, place: Place) -> Vec<Key> {
+        keys::resolve(KEYS, place)
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
         let (title, lines) = match &self.state {
-            ConnectState::Checking => {
+            ConnectState::Checking(_) => {
                 ("Connecting", vec![Line::from(format!("{} Connecting to {}…", ui.spinner, self.url)).cyan()])
             }
             ConnectState::Failed(error) => (
@@ -84,12 +107,64 @@ impl ConnectScreen {
     }
 }
 
+/// The app at start, until the server answers.
+#[derive(Debug)]
+pub struct ConnectScreen(pub ConnectDialog);
+
+impl Screen for ConnectScreen {
+    type Account = ();
+    type Route = SignedOutRoute;
+
+    fn activity(&self) -> Activity {
+        if self.0.is_checking() { Activity::Waiting } else { Activity::Idle }
+    }
+
+    fn awaits(&self, id: RequestId) -> bool {
+        self.0.awaits(id)
+    }
+
+    fn accepts_text(&self) -> bool {
+        false
+    }
+
+    fn keys(&self, (): &()) -> Vec<Key> {
+        self.0.keys(Place::Start)
+    }
+
+    fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, ()>) -> Transition<SignedOutRoute> {
+        match self.0.on_key(key) {
+            ConnectIntent::Nothing => Transition::Stay,
+            ConnectIntent::Retry => {
+                self.0.retry(cx.send(ApiCall::CheckHealth));
+                Transition::Stay
+            }
+            ConnectIntent::Leave => Transition::Quit,
+        }
+    }
+
+    fn on_reply(&mut self, answer: Answer, _cx: &mut Cx<'_, ()>) -> Transition<SignedOutRoute> {
+        match answer.reply {
+            Reply::Health(Ok(_)) => Transition::Go(SignedOutRoute::SignIn { username: None, notice: None }),
+            Reply::Health(Err(error)) => {
+                self.0.state = ConnectState::Failed(error);
+                Transition::Stay
+            }
+            other => unasked(&other),
+        }
+    }
+
+    fn render(&self, (): &(), area: Rect, buf: &mut Buffer, ui: &Ui) {
+        self.0.render(area, buf, ui);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crossterm::event::KeyCode;
 
     use crate::client::ClientError;
-    use crate::tui::app::{App, Reply};
+    use crate::tui::app::App;
+    use crate::tui::app::msg::Reply;
     use crate::tui::testing::*;
 
     fn refused() -> ClientError {

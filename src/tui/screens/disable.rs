@@ -6,22 +6,33 @@ use ratatui::layout::Rect;
 use ratatui::style::Stylize;
 use ratatui::text::Line;
 
-use super::common::Ui;
 use super::password_form::{FormIntent, PasswordForm, render_password_panel};
 use crate::domain::SecretString;
+use crate::tui::app::SignedInRoute;
+use crate::tui::app::msg::{Answer, ApiCall, Reply, RequestId};
+use crate::tui::keys::{self, Key, KeyBinding};
+use crate::tui::notice::Notice;
+use crate::tui::screen::{Activity, Cx, Screen, Session, Transition, Ui, unasked};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Password,
+    Confirm,
+}
+
+pub const KEYS: &[KeyBinding<Stage>] = &[
+    KeyBinding::new("Enter", "continue").hinted_if(|s| s == Stage::Password),
+    KeyBinding::new("Esc", "cancel").hinted_if(|s| s == Stage::Password),
+    keys::help_f1().hinted_if(|s| s == Stage::Password),
+    KeyBinding::new("y", "turn it off").when(|s| s == Stage::Confirm, "when asked"),
+    KeyBinding::new("n", "keep it on").also("Esc").when(|s| s == Stage::Confirm, "when asked"),
+];
 
 #[derive(Debug)]
 pub struct DisableScreen {
     pub form: PasswordForm,
     /// The password typed, while the confirmation is asked.
     pub confirming: Option<SecretString>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum DisableIntent {
-    Nothing,
-    Disable(SecretString),
-    Leave,
 }
 
 impl Default for DisableScreen {
@@ -35,55 +46,79 @@ impl DisableScreen {
         Self { form: PasswordForm::new(), confirming: None }
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent) -> DisableIntent {
-        if let Some(password) = &self.confirming {
-            return match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => {
-                    let password = password.clone();
-                    self.confirming = None;
-                    self.form.pending = true;
-                    DisableIntent::Disable(password)
-                }
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                    self.confirming = None;
-                    DisableIntent::Nothing
-                }
-                _ => DisableIntent::Nothing,
-            };
-        }
-        match self.form.on_key(key) {
-            FormIntent::Nothing => DisableIntent::Nothing,
-            FormIntent::Submit(password) => {
-                self.confirming = Some(password);
-                DisableIntent::Nothing
-            }
-            FormIntent::Cancel => {
-                if self.form.pending {
-                    DisableIntent::Nothing
-                } else {
-                    DisableIntent::Leave
-                }
-            }
-        }
+    fn stage(&self) -> Stage {
+        if self.confirming.is_some() { Stage::Confirm } else { Stage::Password }
+    }
+}
+
+impl Screen for DisableScreen {
+    type Account = Session;
+    type Route = SignedInRoute;
+
+    fn activity(&self) -> Activity {
+        self.form.request.activity()
     }
 
-    pub fn is_pending(&self) -> bool {
-        self.form.pending
+    fn awaits(&self, id: RequestId) -> bool {
+        self.form.request.awaits(id)
     }
 
-    pub fn accepts_text(&self) -> bool {
+    fn accepts_text(&self) -> bool {
         self.confirming.is_none()
     }
 
-    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
-        if self.confirming.is_some() {
-            vec![("y", "turn it off"), ("n", "keep it on")]
-        } else {
-            vec![("Enter", "continue"), ("Esc", "cancel"), ("F1", "help")]
+    fn tick(&mut self, now: std::time::Instant) {
+        self.form.request.tick(now);
+    }
+
+    fn keys(&self, _: &Session) -> Vec<Key> {
+        keys::resolve(KEYS, self.stage())
+    }
+
+    fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        if let Some(password) = &self.confirming {
+            match key.code {
+                KeyCode::Char('y' | 'Y') => {
+                    let password = password.clone();
+                    self.confirming = None;
+                    self.form.request.sent(cx.send(ApiCall::Disable { token: cx.token(), password }));
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => self.confirming = None,
+                _ => {}
+            }
+            return Transition::Stay;
+        }
+        match self.form.on_key(key) {
+            FormIntent::Nothing => Transition::Stay,
+            FormIntent::Submit(password) => {
+                self.confirming = Some(password);
+                Transition::Stay
+            }
+            FormIntent::Cancel if self.form.request.is_sending() => Transition::Stay,
+            FormIntent::Cancel => Transition::Go(SignedInRoute::Home { notice: None, refresh: false }),
         }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
+    fn on_reply(&mut self, answer: Answer, cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        let Answer { reply, now, .. } = answer;
+        match reply {
+            Reply::Disabled(Ok(_)) => {
+                let two_factor = &mut cx.account.me.two_factor;
+                two_factor.enabled = false;
+                two_factor.enabled_at = None;
+                two_factor.backup_codes_remaining = 0;
+                let notice = Some(Notice::success("Two-factor authentication is off."));
+                Transition::Go(SignedInRoute::Home { notice, refresh: true })
+            }
+            Reply::Disabled(Err(error)) => {
+                self.form.failed(&error, now, cx);
+                Transition::Stay
+            }
+            other => unasked(&other),
+        }
+    }
+
+    fn render(&self, _: &Session, area: Rect, buf: &mut Buffer, ui: &Ui) {
         let mut intro = vec![
             Line::from(
                 "Without two-factor authentication, your password alone signs you in. The codes from your \

@@ -1,4 +1,4 @@
-//! The help overlay: every key of the app.
+//! The help overlay: the keys of the screen below it, then those that work everywhere.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -6,37 +6,43 @@ use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use crate::tui::keys::{self, Key, Scope};
+use crate::tui::widgets::input;
 use crate::tui::widgets::popup::Popup;
 
-/// (keys, what they do); the README lists the same.
-pub const KEYS: [(&str, &str); 15] = [
-    ("Tab / Shift-Tab", "next / previous field or item"),
-    ("↑ ↓", "move in lists and between fields"),
-    ("Enter", "submit, choose, continue"),
-    ("Esc", "go back; leaves the setup (and cancels it)"),
-    ("? or F1", "this help (F1 while typing in a field)"),
-    ("Ctrl-C", "quit (asks first if backup codes are unsaved)"),
-    ("← → Home End", "move the cursor in a field"),
-    ("Ctrl-U", "clear the field"),
-    ("r", "retry when the server cannot be reached"),
-    ("e / g / d", "Security: enable 2FA / new backup codes / disable"),
-    ("i", "QR code: invert its colours"),
-    ("Shift-Tab", "Verify step: back to the QR code"),
-    ("c", "backup codes: copy to the clipboard"),
-    ("s", "backup codes: save to a file"),
-    ("y / n", "answer a question"),
-];
+/// The widest key column; longer keys push their text along.
+const KEY_COLUMN_MAX: usize = 22;
 
-pub fn render(area: Rect, buf: &mut Buffer) {
-    let mut lines: Vec<Line<'static>> = KEYS
-        .iter()
-        .map(|(keys, what)| {
-            Line::from(vec![Span::raw(format!("{keys:<16}")).bold().cyan(), Span::raw(*what)])
-        })
-        .collect();
+/// `screen`: the screen's keys; `text_field`: whether a text field has the focus (its keys are listed).
+pub fn render(screen: &[Key], text_field: bool, area: Rect, buf: &mut Buffer) {
+    let screen: Vec<Key> = screen.iter().copied().filter(|k| k.scope == Scope::Screen).collect();
+    let mut general = keys::document(keys::ANYWHERE);
+    if text_field {
+        general.extend(keys::document(input::KEYS));
+    }
+    let column = screen.iter().chain(&general).map(|k| label(k).chars().count()).max().unwrap_or(0);
+    let column = (column + 2).min(KEY_COLUMN_MAX);
+    let mut lines: Vec<Line<'static>> = screen.iter().map(|k| line(k, column)).collect();
+    if !lines.is_empty() {
+        lines.push(Line::from(""));
+    }
+    lines.extend(general.iter().map(|k| line(k, column)));
     lines.push(Line::from(""));
     lines.push(Line::from("Press any key to close.").dark_gray());
     Popup::new("Keys", lines).width(72).render(area, buf);
+}
+
+fn label(key: &Key) -> String {
+    if key.also.is_empty() { key.keys.to_owned() } else { format!("{} / {}", key.keys, key.also) }
+}
+
+fn line(key: &Key, column: usize) -> Line<'static> {
+    let mut spans =
+        vec![Span::raw(format!("{:<column$}", label(key))).bold().cyan(), Span::raw(key.action.to_owned())];
+    if !key.context.is_empty() {
+        spans.push(Span::raw(format!(" ({})", key.context)).dark_gray());
+    }
+    Line::from(spans)
 }
 
 #[cfg(test)]

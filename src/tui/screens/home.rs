@@ -1,4 +1,12 @@
-//! The user center: a sidebar (User › Profile, User › Security, Log out) and the selected page.
+//! The user center: a sidebar of pages (Profile, Security, Log out) and the selected page.
+//!
+//! Each page is a [`Page`]: adding one is a new module here and a line in `pages()`.
+
+mod log_out;
+mod profile;
+mod security;
+
+use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
@@ -7,200 +15,140 @@ use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use super::common::{Notice, Ui, format_time};
-use crate::domain::{BACKUP_CODE_COUNT, Me};
+pub use self::security::{FEW_BACKUP_CODES, few_codes_nudge};
+use crate::domain::Me;
+use crate::tui::app::SignedInRoute;
+use crate::tui::app::msg::{Answer, ApiCall, Reply, RequestId};
+use crate::tui::keys::{self, Key, KeyBinding};
+use crate::tui::notice::Notice;
+use crate::tui::screen::{Activity, Cx, Screen, Session, Transition, Ui, unasked};
 use crate::tui::widgets::panel::TitledBox;
 
-/// At or below this many backup codes left, the app suggests new ones.
-pub const FEW_BACKUP_CODES: u32 = 3;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Section {
-    Profile,
-    Security,
-    LogOut,
+/// The sidebar, top to bottom.
+fn pages() -> Vec<Box<dyn Page>> {
+    vec![
+        Box::new(profile::ProfilePage),
+        Box::new(security::SecurityPage::default()),
+        Box::new(log_out::LogOutPage::default()),
+    ]
 }
 
-const SECTIONS: [Section; 3] = [Section::Profile, Section::Security, Section::LogOut];
+/// The page the user center opens on.
+const OPENS_ON: &str = security::LABEL;
 
-impl Section {
-    fn label(self) -> &'static str {
-        match self {
-            Section::Profile => "Profile",
-            Section::Security => "Security",
-            Section::LogOut => "Log out",
-        }
+/// The keys' mode: whether the page has the focus (rather than the sidebar).
+const LEAD_KEYS: &[KeyBinding<bool>] =
+    &[KeyBinding::new("↑↓", "move").also("Shift-Tab").when(|focused| !focused, "in the sidebar")];
+const TAIL_KEYS: &[KeyBinding<bool>] =
+    &[keys::help_question_mark(), keys::quit().hinted_if(|focused| !focused)];
+
+/// One page of the user center.
+pub trait Page: fmt::Debug {
+    /// Its sidebar entry and the title of its box.
+    fn label(&self) -> &'static str;
+
+    /// A blank line above its sidebar entry.
+    fn stands_apart(&self) -> bool {
+        false
     }
-}
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Enable,
-    Regenerate,
-    Disable,
-}
+    /// Its keys; `focused` when the page has the focus rather than the sidebar.
+    fn keys(&self, me: &Me, focused: bool) -> Vec<Key>;
 
-impl Action {
-    pub fn label(self) -> &'static str {
-        match self {
-            Action::Enable => "Enable two-factor authentication",
-            Action::Regenerate => "Generate new backup codes",
-            Action::Disable => "Disable two-factor authentication",
-        }
+    /// Its keys for the help and the README.
+    fn reference(&self) -> Vec<Key>;
+
+    /// Enter, Tab or → on its sidebar entry.
+    fn open(&mut self, _key: KeyCode, _cx: &mut Cx<'_, Session>) -> Open {
+        Open::Nothing
     }
+
+    /// A key while the page has the focus.
+    fn on_key(&mut self, _key: &KeyEvent, _cx: &mut Cx<'_, Session>) -> PageKey {
+        PageKey::Leave
+    }
+
+    /// A key that works from anywhere on the user center.
+    fn shortcut(&self, _key: &KeyEvent, _me: &Me) -> Option<SignedInRoute> {
+        None
+    }
+
+    fn activity(&self) -> Activity {
+        Activity::Idle
+    }
+
+    fn awaits(&self, _id: RequestId) -> bool {
+        false
+    }
+
+    fn on_reply(&mut self, answer: Answer, _cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        unasked(&answer.reply)
+    }
+
+    fn lines(&self, me: &Me, ui: &Ui, focused: bool) -> Vec<Line<'static>>;
 }
 
-/// The actions that apply to the account as it is now.
-pub fn actions(me: &Me) -> &'static [Action] {
-    if me.two_factor.enabled { &[Action::Regenerate, Action::Disable] } else { &[Action::Enable] }
+/// What opening a page from the sidebar did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Open {
+    /// The page has keys of its own: it takes the focus.
+    Focus,
+    /// The page acted (sent a request).
+    Acted,
+    Nothing,
+}
+
+/// What a key did on a page that has the focus.
+#[derive(Debug)]
+pub enum PageKey {
+    Stay,
+    /// Back to the sidebar.
+    Leave,
+    /// On to the next page's sidebar entry (Tab past the page's last item).
+    Next,
+    Go(SignedInRoute),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
     Sidebar,
-    Actions,
+    Page,
 }
 
 #[derive(Debug)]
 pub struct HomeScreen {
-    pub section: Section,
-    pub focus: Focus,
-    pub action: usize,
-    pub notice: Option<Notice>,
-    /// `me` is being refreshed.
-    pub loading: bool,
-    pub logging_out: bool,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum HomeIntent {
-    Nothing,
-    Start(Action),
-    LogOut,
+    pages: Vec<Box<dyn Page>>,
+    selected: usize,
+    focus: Focus,
+    notice: Option<Notice>,
+    /// The account is being reloaded.
+    refreshing: Option<RequestId>,
 }
 
 impl HomeScreen {
-    pub fn new(section: Section, notice: Option<Notice>) -> Self {
-        Self { section, focus: Focus::Sidebar, action: 0, notice, loading: false, logging_out: false }
+    pub fn new(notice: Option<Notice>) -> Self {
+        let pages = pages();
+        let selected = pages.iter().position(|p| p.label() == OPENS_ON).unwrap_or(0);
+        Self { pages, selected, focus: Focus::Sidebar, notice, refreshing: None }
     }
 
-    pub fn is_pending(&self) -> bool {
-        self.loading || self.logging_out
+    /// Reloads the account from the server.
+    pub fn refresh(&mut self, cx: &mut Cx<'_, Session>) {
+        self.refreshing = Some(cx.send(ApiCall::LoadMe { token: cx.token() }));
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent, me: &Me) -> HomeIntent {
-        if self.logging_out {
-            return HomeIntent::Nothing;
-        }
-        let actions = actions(me);
-        // Letter shortcuts for the security actions, from anywhere on the page.
-        let shortcut = match key.code {
-            KeyCode::Char('e') => Some(Action::Enable),
-            KeyCode::Char('g') => Some(Action::Regenerate),
-            KeyCode::Char('d') => Some(Action::Disable),
-            _ => None,
-        };
-        if let Some(action) = shortcut.filter(|a| actions.contains(a)) {
-            self.notice = None;
-            return HomeIntent::Start(action);
-        }
-        match self.focus {
-            Focus::Sidebar => {
-                let index = SECTIONS.iter().position(|s| *s == self.section).unwrap_or(0);
-                match key.code {
-                    KeyCode::Up | KeyCode::BackTab => {
-                        self.section = SECTIONS[(index + SECTIONS.len() - 1) % SECTIONS.len()];
-                    }
-                    KeyCode::Down => self.section = SECTIONS[(index + 1) % SECTIONS.len()],
-                    KeyCode::Tab | KeyCode::Right | KeyCode::Enter => match self.section {
-                        Section::Security => {
-                            self.focus = Focus::Actions;
-                            self.action = 0;
-                        }
-                        Section::LogOut if key.code == KeyCode::Enter => {
-                            self.logging_out = true;
-                            return HomeIntent::LogOut;
-                        }
-                        Section::LogOut | Section::Profile => {
-                            if key.code == KeyCode::Tab {
-                                self.section = SECTIONS[(index + 1) % SECTIONS.len()];
-                            }
-                        }
-                    },
-                    _ => {}
-                }
-            }
-            Focus::Actions => match key.code {
-                KeyCode::Up => self.action = self.action.saturating_sub(1),
-                KeyCode::Down | KeyCode::Tab => {
-                    if self.action + 1 < actions.len() {
-                        self.action += 1;
-                    } else if key.code == KeyCode::Tab {
-                        self.focus = Focus::Sidebar;
-                        self.section = Section::LogOut;
-                    }
-                }
-                KeyCode::Esc | KeyCode::Left | KeyCode::BackTab => self.focus = Focus::Sidebar,
-                KeyCode::Enter => {
-                    if let Some(action) = actions.get(self.action) {
-                        self.notice = None;
-                        return HomeIntent::Start(*action);
-                    }
-                }
-                _ => {}
-            },
-        }
-        HomeIntent::Nothing
+    /// Keys for every page, for the README.
+    pub fn reference() -> Vec<Key> {
+        let mut keys = keys::document(LEAD_KEYS);
+        keys.extend(pages().iter().flat_map(|page| page.reference()));
+        keys.extend(keys::document(TAIL_KEYS));
+        keys
     }
 
-    pub fn hints(&self, me: &Me) -> Vec<(&'static str, &'static str)> {
-        match (self.focus, self.section) {
-            (Focus::Actions, _) => vec![("↑↓", "choose"), ("Enter", "start"), ("Esc", "back"), ("?", "help")],
-            (Focus::Sidebar, Section::Security) => {
-                let mut hints = vec![("↑↓", "move"), ("Enter", "actions")];
-                if me.two_factor.enabled {
-                    hints.extend([("g", "new backup codes"), ("d", "disable")]);
-                } else {
-                    hints.push(("e", "enable 2FA"));
-                }
-                hints.extend([("?", "help"), ("Ctrl-C", "quit")]);
-                hints
-            }
-            (Focus::Sidebar, Section::LogOut) => {
-                vec![("↑↓", "move"), ("Enter", "log out"), ("?", "help"), ("Ctrl-C", "quit")]
-            }
-            (Focus::Sidebar, Section::Profile) => vec![("↑↓", "move"), ("?", "help"), ("Ctrl-C", "quit")],
-        }
-    }
-
-    pub fn render(&self, me: &Me, url: &str, area: Rect, buf: &mut Buffer, ui: &Ui) {
-        let [sidebar, content] =
-            Layout::horizontal([Constraint::Length(20), Constraint::Fill(1)]).spacing(1).areas(area);
-        self.render_sidebar(sidebar, buf);
-        let inner = TitledBox::new(self.section.label()).render(content, buf);
-        let mut lines: Vec<Line<'static>> = Vec::new();
-        if let Some(notice) = &self.notice {
-            lines.push(notice.line());
-            lines.push(Line::from(""));
-        }
-        match self.section {
-            Section::Profile => lines.extend(profile_lines(me, url)),
-            Section::Security => lines.extend(self.security_lines(me)),
-            Section::LogOut => {
-                if self.logging_out {
-                    lines.push(Line::from(format!("{} Signing out…", ui.spinner)).cyan());
-                } else {
-                    lines.push(Line::from("End this session: the server forgets its token."));
-                    lines.push(Line::from(""));
-                    lines.push(Line::from("Press Enter to log out."));
-                }
-            }
-        }
-        if self.loading {
-            lines.push(Line::from(""));
-            lines.push(Line::from(format!("{} Refreshing…", ui.spinner)).dark_gray());
-        }
-        Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(inner, buf);
+    fn step(&mut self, forward: bool) {
+        let count = self.pages.len();
+        self.selected =
+            if forward { (self.selected + 1) % count } else { (self.selected + count - 1) % count };
     }
 
     fn render_sidebar(&self, area: Rect, buf: &mut Buffer) {
@@ -208,11 +156,11 @@ impl HomeScreen {
         let inner = block.inner(area);
         block.render(area, buf);
         let mut lines = Vec::new();
-        for section in SECTIONS {
-            if section == Section::LogOut {
+        for (index, page) in self.pages.iter().enumerate() {
+            if page.stands_apart() {
                 lines.push(Line::from(""));
             }
-            let selected = section == self.section;
+            let selected = index == self.selected;
             let marker = if selected { "› " } else { "  " };
             let mut style = Style::new();
             if selected {
@@ -221,72 +169,115 @@ impl HomeScreen {
                     style = style.add_modifier(Modifier::REVERSED);
                 }
             }
-            lines.push(Line::from(vec![Span::raw(marker), Span::styled(section.label(), style)]));
+            lines.push(Line::from(vec![Span::raw(marker), Span::styled(page.label(), style)]));
         }
         Paragraph::new(Text::from(lines)).render(inner, buf);
     }
+}
 
-    fn security_lines(&self, me: &Me) -> Vec<Line<'static>> {
-        let tf = &me.two_factor;
-        let mut lines = vec![Line::from("Two-factor authentication").bold()];
-        if tf.enabled {
-            let since = tf.enabled_at.map(|t| format!(" since {}", format_time(t))).unwrap_or_default();
-            lines.push(Line::from(vec![
-                Span::raw("  Status:        "),
-                Span::styled("On", Style::new().green().bold()),
-                Span::raw(since),
-            ]));
-            let left = tf.backup_codes_remaining;
-            let codes = format!("  Backup codes:  {left} of {BACKUP_CODE_COUNT} left");
-            lines.push(if left <= FEW_BACKUP_CODES { Line::from(codes).yellow() } else { Line::from(codes) });
-            if left <= FEW_BACKUP_CODES {
-                lines.push(Line::from(""));
-                lines.push(few_codes_nudge(left).line());
-            }
-        } else {
-            lines.push(Line::from(vec![
-                Span::raw("  Status:        "),
-                Span::styled("Off", Style::new().yellow().bold()),
-            ]));
-            lines.push(Line::from(""));
-            lines.push(Line::from(
-                "Protect your account with a code from an authenticator app on your phone, asked at each sign-in.",
-            ));
-        }
-        lines.push(Line::from(""));
-        lines.push(Line::from("Actions").bold());
-        for (i, action) in actions(me).iter().enumerate() {
-            let focused = self.focus == Focus::Actions && i == self.action;
-            let marker = if focused { "› " } else { "  " };
-            let style = if focused {
-                Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
-            } else {
-                Style::new()
-            };
-            lines.push(Line::from(vec![Span::raw(marker), Span::styled(action.label(), style)]));
-        }
-        lines
+impl Screen for HomeScreen {
+    type Account = Session;
+    type Route = SignedInRoute;
+
+    fn activity(&self) -> Activity {
+        let page_waits = self.pages.iter().any(|p| p.activity() == Activity::Waiting);
+        if self.refreshing.is_some() || page_waits { Activity::Waiting } else { Activity::Idle }
     }
-}
 
-fn profile_lines(me: &Me, url: &str) -> Vec<Line<'static>> {
-    let status = if me.two_factor.enabled { "On" } else { "Off" };
-    vec![
-        Line::from(vec![
-            Span::raw("Username:                   "),
-            Span::styled(me.username.clone(), Style::new().bold()),
-        ]),
-        Line::from(format!("Two-factor authentication:  {status}")),
-        Line::from(format!("Server:                     {url}")),
-    ]
-}
+    fn awaits(&self, id: RequestId) -> bool {
+        self.refreshing == Some(id) || self.pages.iter().any(|p| p.awaits(id))
+    }
 
-/// "Only N backup codes left: generate new ones."
-pub fn few_codes_nudge(left: u32) -> Notice {
-    let codes = if left == 1 { "code" } else { "codes" };
-    Notice::warning(format!(
-        "Only {left} backup {codes} left. Generate new ones (Security › Generate new backup codes) so you are not locked out."
-    ))
+    fn accepts_text(&self) -> bool {
+        false
+    }
+
+    fn keys(&self, session: &Session) -> Vec<Key> {
+        let focused = self.focus == Focus::Page;
+        let mut keys = keys::resolve(LEAD_KEYS, focused);
+        keys.extend(self.pages[self.selected].keys(&session.me, focused));
+        keys.extend(keys::resolve(TAIL_KEYS, focused));
+        keys
+    }
+
+    fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        // While a page waits for its answer (logging out), keys wait too.
+        if self.pages.iter().any(|p| p.activity() == Activity::Waiting) {
+            return Transition::Stay;
+        }
+        if let Some(route) = self.pages.iter().find_map(|p| p.shortcut(key, &cx.account.me)) {
+            self.notice = None;
+            return Transition::Go(route);
+        }
+        let page = &mut self.pages[self.selected];
+        match self.focus {
+            Focus::Sidebar => match key.code {
+                KeyCode::Up | KeyCode::BackTab => self.step(false),
+                KeyCode::Down => self.step(true),
+                KeyCode::Tab | KeyCode::Right | KeyCode::Enter => match page.open(key.code, cx) {
+                    Open::Focus => self.focus = Focus::Page,
+                    Open::Acted => {}
+                    Open::Nothing => {
+                        if key.code == KeyCode::Tab {
+                            self.step(true);
+                        }
+                    }
+                },
+                _ => {}
+            },
+            Focus::Page => match page.on_key(key, cx) {
+                PageKey::Stay => {}
+                PageKey::Leave => self.focus = Focus::Sidebar,
+                PageKey::Next => {
+                    self.focus = Focus::Sidebar;
+                    self.step(true);
+                }
+                PageKey::Go(route) => {
+                    self.notice = None;
+                    return Transition::Go(route);
+                }
+            },
+        }
+        Transition::Stay
+    }
+
+    fn on_reply(&mut self, answer: Answer, cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        if self.refreshing == Some(answer.id) {
+            self.refreshing = None;
+            match answer.reply {
+                Reply::Me(Ok(me)) => cx.account.me = me,
+                Reply::Me(Err(error)) => {
+                    self.notice = Some(Notice::error(format!("Could not refresh your account: {error}")));
+                    cx.connection_lost(&error);
+                }
+                other => return unasked(&other),
+            }
+            return Transition::Stay;
+        }
+        match self.pages.iter_mut().find(|p| p.awaits(answer.id)) {
+            Some(page) => page.on_reply(answer, cx),
+            None => unasked(&answer.reply),
+        }
+    }
+
+    fn render(&self, session: &Session, area: Rect, buf: &mut Buffer, ui: &Ui) {
+        let [sidebar, content] =
+            Layout::horizontal([Constraint::Length(20), Constraint::Fill(1)]).spacing(1).areas(area);
+        self.render_sidebar(sidebar, buf);
+        let page = &self.pages[self.selected];
+        let inner = TitledBox::new(page.label()).render(content, buf);
+        let mut lines: Vec<Line<'static>> = Vec::new();
+        if let Some(notice) = &self.notice {
+            lines.push(notice.line());
+            lines.push(Line::from(""));
+        }
+        lines.extend(page.lines(&session.me, ui, self.focus == Focus::Page));
+        if self.refreshing.is_some() {
+            lines.push(Line::from(""));
+            lines.push(Line::from(format!("{} Refreshing…", ui.spinner)).dark_gray());
+        }
+        Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(inner, buf);
+    }
 }
 
 #[cfg(test)]
@@ -294,7 +285,7 @@ mod tests {
     use crossterm::event::KeyCode;
 
     use crate::domain::LoginResponse;
-    use crate::tui::app::Reply;
+    use crate::tui::app::msg::Reply;
     use crate::tui::testing::*;
 
     #[test]

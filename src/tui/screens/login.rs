@@ -1,7 +1,5 @@
 //! Sign in: username and masked password.
 
-use std::time::Instant;
-
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,16 +7,29 @@ use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::common::{Countdown, FormStatus, Notice, Ui, error_or_countdown, tick_countdown};
 use super::password_form::PASSWORD_MAX_CHARS;
+use super::sign_in::SignInPhase;
 use crate::client::ClientError;
-use crate::domain::SecretString;
+use crate::domain::LoginResponse;
 use crate::tui::DemoAccount;
+use crate::tui::app::SignedOutRoute;
+use crate::tui::app::msg::{Answer, ApiCall, Cleanup, Now, Reply, RequestId};
+use crate::tui::keys::{self, Key, KeyBinding};
+use crate::tui::notice::Notice;
+use crate::tui::request::Request;
+use crate::tui::screen::{Activity, Cx, Screen, Transition, Ui, unasked};
 use crate::tui::widgets::input::{FieldView, TextField};
 use crate::tui::widgets::panel::TitledBox;
 use crate::tui::widgets::popup::{centered, wrapped_height};
 
 pub const INSECURE_WARNING: &str = "The connection is not encrypted (plain http:// to another machine): your password can be read on the way.";
+
+pub const KEYS: &[KeyBinding] = &[
+    KeyBinding::new("Enter", "sign in"),
+    KeyBinding::new("Tab", "next field").also("Shift-Tab ↑ ↓"),
+    KeyBinding::new("Esc", "quit"),
+    keys::help_f1(),
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginFocus {
@@ -31,20 +42,11 @@ pub struct LoginScreen {
     pub username: TextField,
     pub password: TextField,
     pub focus: LoginFocus,
-    pub pending: bool,
-    pub error: Option<Notice>,
-    pub throttle: Option<Countdown>,
+    pub sign_in: SignInPhase,
     /// Why we are here: "Signed out.", "Your session has ended."...
     pub notice: Option<Notice>,
     pub insecure: bool,
     pub demo: Option<DemoAccount>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum LoginIntent {
-    Nothing,
-    Submit { username: String, password: SecretString },
-    Quit,
 }
 
 impl LoginScreen {
@@ -53,9 +55,7 @@ impl LoginScreen {
             username: TextField::plain(64),
             password: TextField::masked(PASSWORD_MAX_CHARS),
             focus: LoginFocus::Username,
-            pending: false,
-            error: None,
-            throttle: None,
+            sign_in: SignInPhase::default(),
             notice: None,
             insecure,
             demo,
@@ -73,72 +73,111 @@ impl LoginScreen {
         self
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent) -> LoginIntent {
-        match key.code {
-            KeyCode::Esc => LoginIntent::Quit,
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
-                self.focus = match self.focus {
-                    LoginFocus::Username => LoginFocus::Password,
-                    LoginFocus::Password => LoginFocus::Username,
-                };
-                LoginIntent::Nothing
-            }
-            KeyCode::Enter => self.submit(),
-            _ => {
-                if !self.pending {
-                    match self.focus {
-                        LoginFocus::Username => self.username.handle_key(key),
-                        LoginFocus::Password => self.password.handle_key(key),
-                    };
-                }
-                LoginIntent::Nothing
-            }
-        }
-    }
-
-    fn submit(&mut self) -> LoginIntent {
-        if self.pending || self.throttle.is_some() {
-            return LoginIntent::Nothing;
+    fn submit(&mut self, cx: &mut Cx<'_, ()>) {
+        let SignInPhase::Form(request) = &mut self.sign_in else { return };
+        if !request.is_editing() {
+            return;
         }
         let username = self.username.text().trim().to_owned();
         if username.is_empty() {
             self.focus = LoginFocus::Username;
-            self.error = Some(Notice::error("Enter your username."));
-            return LoginIntent::Nothing;
+            request.refuse("Enter your username.");
+            return;
         }
         if self.password.is_empty() {
             // Enter in the username field moves on, as people expect.
             if self.focus == LoginFocus::Username {
                 self.focus = LoginFocus::Password;
-                return LoginIntent::Nothing;
+            } else {
+                request.refuse("Enter your password.");
             }
-            self.error = Some(Notice::error("Enter your password."));
-            return LoginIntent::Nothing;
+            return;
         }
-        self.pending = true;
-        self.error = None;
+        request.sent(cx.send(ApiCall::Login { username, password: self.password.secret() }));
         self.notice = None;
-        LoginIntent::Submit { username, password: self.password.secret() }
     }
 
-    pub fn on_error(&mut self, error: &ClientError, now: Instant) {
-        self.pending = false;
+    fn failed(&mut self, error: &ClientError, now: Now, cx: &mut Cx<'_, ()>) {
         if matches!(error, ClientError::InvalidCredentials) {
             self.password.clear();
             self.focus = LoginFocus::Password;
         }
-        error_or_countdown(error, now, &mut self.error, &mut self.throttle);
+        self.sign_in = SignInPhase::Form(Request::failure(error, now.instant, Vec::new()));
+        cx.connection_lost(error);
+    }
+}
+
+impl Screen for LoginScreen {
+    type Account = ();
+    type Route = SignedOutRoute;
+
+    fn activity(&self) -> Activity {
+        self.sign_in.activity()
     }
 
-    pub fn tick(&mut self, now: Instant) {
-        tick_countdown(&mut self.throttle, now);
+    fn awaits(&self, id: RequestId) -> bool {
+        self.sign_in.awaits(id)
     }
 
-    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
-        vec![("Enter", "sign in"), ("Tab", "next field"), ("Esc", "quit"), ("F1", "help")]
+    fn accepts_text(&self) -> bool {
+        true
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
+    fn tick(&mut self, now: std::time::Instant) {
+        self.sign_in.tick(now);
+    }
+
+    fn keys(&self, (): &()) -> Vec<Key> {
+        keys::resolve(KEYS, ())
+    }
+
+    fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, ()>) -> Transition<SignedOutRoute> {
+        match key.code {
+            KeyCode::Esc => return Transition::Quit,
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                self.focus = match self.focus {
+                    LoginFocus::Username => LoginFocus::Password,
+                    LoginFocus::Password => LoginFocus::Username,
+                };
+            }
+            KeyCode::Enter => self.submit(cx),
+            _ => {
+                if !self.sign_in.is_busy() {
+                    match self.focus {
+                        LoginFocus::Username => self.username.handle_key(key),
+                        LoginFocus::Password => self.password.handle_key(key),
+                    };
+                }
+            }
+        }
+        Transition::Stay
+    }
+
+    fn on_reply(&mut self, answer: Answer, cx: &mut Cx<'_, ()>) -> Transition<SignedOutRoute> {
+        let Answer { reply, now, .. } = answer;
+        match reply {
+            Reply::Login(Ok(LoginResponse::Authenticated(session))) => {
+                self.sign_in.opened(session, None, cx);
+                Transition::Stay
+            }
+            Reply::Login(Ok(LoginResponse::SecondFactorRequired(challenge))) => {
+                let username = self.username.text().trim().to_owned();
+                Transition::Go(SignedOutRoute::SecondFactor { username, challenge })
+            }
+            Reply::Login(Err(error)) => {
+                self.failed(&error, now, cx);
+                Transition::Stay
+            }
+            Reply::Me(result) => self.sign_in.on_account(result, now, cx),
+            other => unasked(&other),
+        }
+    }
+
+    fn cleanup(&self) -> Cleanup {
+        Cleanup { token: self.sign_in.opened_token().cloned(), cancel_enrollment: false }
+    }
+
+    fn render(&self, (): &(), area: Rect, buf: &mut Buffer, ui: &Ui) {
         let width = area.width.min(64);
         let warning_rows: u16 = if self.insecure {
             wrapped_height(&[Line::from(format!("! {INSECURE_WARNING}"))], width.saturating_sub(4))
@@ -163,7 +202,7 @@ impl LoginScreen {
                 .wrap(Wrap { trim: false })
                 .render(warning_area, buf);
         }
-        let editing = !self.pending;
+        let editing = !self.sign_in.is_busy();
         FieldView {
             label: "Username",
             field: &self.username,
@@ -178,13 +217,7 @@ impl LoginScreen {
             label_width: 9,
         }
         .render(pass_area, buf);
-        let mut status = FormStatus {
-            pending: self.pending.then_some("Signing in…"),
-            throttle: self.throttle.as_ref(),
-            error: self.error.as_ref(),
-            hints: &[],
-        }
-        .lines(ui);
+        let mut status = self.sign_in.status("Signing in…", ui);
         // Why we are here matters only until something newer is said.
         if status.is_empty() {
             status.extend(self.notice.as_ref().map(Notice::line));
@@ -203,7 +236,8 @@ mod tests {
 
     use crate::client::ClientError;
     use crate::domain::Health;
-    use crate::tui::app::{App, Reply};
+    use crate::tui::app::App;
+    use crate::tui::app::msg::Reply;
     use crate::tui::testing::*;
 
     #[test]
@@ -253,7 +287,7 @@ mod tests {
             &mut app,
             Reply::Login(Err(ClientError::TooManyAttempts { retry_after: Duration::from_secs(60) })),
         );
-        app.update(crate::tui::app::Msg::Tick(*T0 + Duration::from_secs(18)));
+        app.update(crate::tui::app::msg::Msg::Tick(*T0 + Duration::from_secs(18)));
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 

@@ -1,16 +1,16 @@
 //! Re-entering the password: the first step of enabling, of new backup codes and of disabling.
 
-use std::time::Instant;
-
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Text};
 use ratatui::widgets::Widget;
 
-use super::common::{Countdown, FormStatus, Notice, Ui, error_or_countdown, tick_countdown};
 use crate::client::ClientError;
 use crate::domain::SecretString;
+use crate::tui::app::msg::Now;
+use crate::tui::request::Request;
+use crate::tui::screen::{Cx, Ui};
 use crate::tui::widgets::input::{FieldView, TextField};
 use crate::tui::widgets::panel::FormCard;
 use crate::tui::widgets::popup::wrapped_height;
@@ -20,9 +20,7 @@ pub const PASSWORD_MAX_CHARS: usize = 64;
 #[derive(Debug)]
 pub struct PasswordForm {
     pub field: TextField,
-    pub pending: bool,
-    pub error: Option<Notice>,
-    pub throttle: Option<Countdown>,
+    pub request: Request,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -40,26 +38,26 @@ impl Default for PasswordForm {
 
 impl PasswordForm {
     pub fn new() -> Self {
-        Self { field: TextField::masked(PASSWORD_MAX_CHARS), pending: false, error: None, throttle: None }
+        Self { field: TextField::masked(PASSWORD_MAX_CHARS), request: Request::default() }
     }
 
-    /// Enter returns the password; the caller sets `pending` when it actually sends it.
+    /// Enter returns the password; the caller marks the request sent when it actually sends it.
     pub fn on_key(&mut self, key: &KeyEvent) -> FormIntent {
         match key.code {
             KeyCode::Esc => FormIntent::Cancel,
             KeyCode::Enter => {
-                if self.pending || self.throttle.is_some() {
+                if !self.request.is_editing() {
                     FormIntent::Nothing
                 } else if self.field.is_empty() {
-                    self.error = Some(Notice::error("Enter your password."));
+                    self.request.refuse("Enter your password.");
                     FormIntent::Nothing
                 } else {
-                    self.error = None;
+                    self.request.clear();
                     FormIntent::Submit(self.field.secret())
                 }
             }
             _ => {
-                if !self.pending {
+                if !self.request.is_sending() {
                     self.field.handle_key(key);
                 }
                 FormIntent::Nothing
@@ -67,26 +65,13 @@ impl PasswordForm {
         }
     }
 
-    pub fn on_error(&mut self, error: &ClientError, now: Instant) {
-        self.pending = false;
+    /// The request failed: the form says why; a lost connection also opens the retry dialog.
+    pub fn failed<A>(&mut self, error: &ClientError, now: Now, cx: &mut Cx<'_, A>) {
         if matches!(error, ClientError::InvalidPassword) {
             self.field.clear();
         }
-        error_or_countdown(error, now, &mut self.error, &mut self.throttle);
-    }
-
-    pub fn tick(&mut self, now: Instant) {
-        tick_countdown(&mut self.throttle, now);
-    }
-
-    pub fn status(&self, ui: &Ui, pending_text: &str) -> Vec<Line<'static>> {
-        FormStatus {
-            pending: self.pending.then_some(pending_text),
-            throttle: self.throttle.as_ref(),
-            error: self.error.as_ref(),
-            hints: &[],
-        }
-        .lines(ui)
+        self.request.failed(error, now.instant, Vec::new());
+        cx.connection_lost(error);
     }
 }
 
@@ -105,20 +90,23 @@ pub fn render_password_panel(
     let field_area = FormCard {
         title,
         width,
-        height: intro_rows + 7,
+        height: intro_rows.saturating_add(7),
         intro: Text::from(intro),
         intro_rows,
-        status: form.status(ui, pending_text),
+        status: form.request.status(pending_text, ui),
     }
     .render(area, buf);
-    FieldView { label: "Password", field: &form.field, focused: !form.pending, label_width: 9 }
+    FieldView { label: "Password", field: &form.field, focused: !form.request.is_sending(), label_width: 9 }
         .render(field_area, buf);
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crossterm::event::KeyModifiers;
+
+    use super::*;
+    use crate::tui::app::msg::RequestIds;
+    use crate::tui::testing::at;
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
@@ -128,12 +116,14 @@ mod tests {
     fn empty_password_is_refused_and_wrong_password_clears() {
         let mut form = PasswordForm::new();
         assert_eq!(form.on_key(&key(KeyCode::Enter)), FormIntent::Nothing);
-        assert!(form.error.is_some());
+        assert!(matches!(form.request, Request::Editing { problem: Some(_) }));
         form.on_key(&key(KeyCode::Char('x')));
         assert_eq!(form.on_key(&key(KeyCode::Enter)), FormIntent::Submit("x".into()));
-        form.pending = true;
-        form.on_error(&ClientError::InvalidPassword, Instant::now());
+        let mut ids = RequestIds::default();
+        form.request.sent(ids.fresh());
+        let mut account = ();
+        form.failed(&ClientError::InvalidPassword, at(0), &mut Cx::new(&mut account, &mut ids));
         assert!(form.field.is_empty());
-        assert!(!form.pending);
+        assert!(!form.request.is_sending());
     }
 }

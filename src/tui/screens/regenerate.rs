@@ -7,10 +7,19 @@ use ratatui::layout::Rect;
 use ratatui::style::Stylize;
 use ratatui::text::Line;
 
-use super::common::Ui;
-use super::enable::codes::{CodesIntent, CodesStep};
+use super::enable::codes::{self, CodesKind, CodesOutcome, CodesStep};
 use super::password_form::{FormIntent, PasswordForm, render_password_panel};
-use crate::domain::SecretString;
+use crate::tui::app::SignedInRoute;
+use crate::tui::app::msg::{Answer, ApiCall, Reply, RequestId};
+use crate::tui::keys::{self, Key, KeyBinding};
+use crate::tui::notice::Notice;
+use crate::tui::screen::{Activity, Cx, Screen, Session, Transition, Ui, unasked};
+
+pub const KEYS: &[KeyBinding] = &[
+    KeyBinding::new("Enter", "generate").context("the old codes stop working"),
+    KeyBinding::new("Esc", "cancel"),
+    keys::help_f1(),
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegenReason {
@@ -30,59 +39,109 @@ pub enum RegenStage {
 pub struct RegenerateScreen {
     pub stage: RegenStage,
     pub reason: RegenReason,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum RegenIntent {
-    Nothing,
-    Submit(SecretString),
-    Leave,
-    Codes(CodesIntent),
+    /// Named in the codes file.
+    pub issuer: String,
 }
 
 impl RegenerateScreen {
-    pub fn new(reason: RegenReason) -> Self {
-        Self { stage: RegenStage::Password(PasswordForm::new()), reason }
+    pub fn new(reason: RegenReason, issuer: &str) -> Self {
+        Self { stage: RegenStage::Password(PasswordForm::new()), reason, issuer: issuer.to_owned() }
     }
+}
 
-    pub fn on_key(&mut self, key: &KeyEvent) -> RegenIntent {
-        match &mut self.stage {
-            RegenStage::Password(form) => match form.on_key(key) {
-                FormIntent::Nothing => RegenIntent::Nothing,
-                FormIntent::Submit(password) => {
-                    form.pending = true;
-                    RegenIntent::Submit(password)
-                }
-                // Leaving while the request is out would lose codes that replace the old ones.
-                FormIntent::Cancel if form.pending => RegenIntent::Nothing,
-                FormIntent::Cancel => RegenIntent::Leave,
-            },
-            RegenStage::Codes(codes) => RegenIntent::Codes(codes.on_key(key)),
-        }
-    }
+impl Screen for RegenerateScreen {
+    type Account = Session;
+    type Route = SignedInRoute;
 
-    pub fn is_pending(&self) -> bool {
+    fn activity(&self) -> Activity {
         match &self.stage {
-            RegenStage::Password(form) => form.pending,
-            RegenStage::Codes(codes) => codes.is_pending(),
+            RegenStage::Password(form) => form.request.activity(),
+            RegenStage::Codes(codes) => codes.activity(),
         }
     }
 
-    pub fn accepts_text(&self) -> bool {
+    fn awaits(&self, id: RequestId) -> bool {
+        match &self.stage {
+            RegenStage::Password(form) => form.request.awaits(id),
+            RegenStage::Codes(codes) => codes.awaits(id),
+        }
+    }
+
+    fn accepts_text(&self) -> bool {
         match &self.stage {
             RegenStage::Password(_) => true,
             RegenStage::Codes(codes) => codes.accepts_text(),
         }
     }
 
-    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
-        match &self.stage {
-            RegenStage::Password(_) => vec![("Enter", "generate"), ("Esc", "cancel"), ("F1", "help")],
-            RegenStage::Codes(codes) => codes.hints(),
+    fn tick(&mut self, now: std::time::Instant) {
+        match &mut self.stage {
+            RegenStage::Password(form) => form.request.tick(now),
+            RegenStage::Codes(_) => {}
         }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
+    fn keys(&self, _: &Session) -> Vec<Key> {
+        match &self.stage {
+            RegenStage::Password(_) => keys::resolve(KEYS, ()),
+            RegenStage::Codes(codes) => codes.keys(),
+        }
+    }
+
+    fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        match &mut self.stage {
+            RegenStage::Password(form) => match form.on_key(key) {
+                FormIntent::Nothing => Transition::Stay,
+                FormIntent::Submit(password) => {
+                    form.request.sent(cx.send(ApiCall::RegenerateCodes { token: cx.token(), password }));
+                    Transition::Stay
+                }
+                // Leaving while the request is out would lose codes that replace the old ones.
+                FormIntent::Cancel if form.request.is_sending() => Transition::Stay,
+                FormIntent::Cancel => Transition::Go(SignedInRoute::Home { notice: None, refresh: false }),
+            },
+            RegenStage::Codes(codes) => match codes.on_key(key, cx) {
+                CodesOutcome::Stay => Transition::Stay,
+                CodesOutcome::Done => {
+                    let notice = Notice::success("New backup codes are active; the old ones no longer work.");
+                    Transition::Go(SignedInRoute::Home { notice: Some(notice), refresh: true })
+                }
+            },
+        }
+    }
+
+    fn on_reply(&mut self, answer: Answer, cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        let Answer { reply, now, .. } = answer;
+        match (&mut self.stage, reply) {
+            (RegenStage::Password(_), Reply::Regenerated(Ok(response))) => {
+                let me = &mut cx.account.me;
+                me.two_factor.backup_codes_remaining = codes::full_set();
+                self.stage = RegenStage::Codes(CodesStep::new(
+                    response.backup_codes,
+                    &self.issuer,
+                    &me.username,
+                    now.wall,
+                    CodesKind::Regenerated,
+                ));
+                Transition::Stay
+            }
+            (RegenStage::Password(form), Reply::Regenerated(Err(error))) => {
+                form.failed(&error, now, cx);
+                Transition::Stay
+            }
+            (RegenStage::Codes(codes), reply) => codes.on_reply(reply),
+            (RegenStage::Password(_), other) => unasked(&other),
+        }
+    }
+
+    fn quit_warning(&self) -> Option<&'static str> {
+        match &self.stage {
+            RegenStage::Password(_) => None,
+            RegenStage::Codes(codes) => codes.quit_warning(),
+        }
+    }
+
+    fn render(&self, _: &Session, area: Rect, buf: &mut Buffer, ui: &Ui) {
         match &self.stage {
             RegenStage::Password(form) => {
                 let mut intro = Vec::new();
@@ -125,7 +184,7 @@ mod tests {
 
     use crate::client::ClientError;
     use crate::domain::BackupCodesResponse;
-    use crate::tui::app::Reply;
+    use crate::tui::app::msg::Reply;
     use crate::tui::testing::*;
 
     #[test]

@@ -1,42 +1,39 @@
 //! The verification code at sign-in: the app's 6-digit code, or a backup code in its place.
 
-use std::time::Instant;
-
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Text};
 use ratatui::widgets::Widget;
-use time::OffsetDateTime;
 
-use super::common::{
-    Countdown, FormStatus, Notice, Ui, error_or_countdown, invalid_code_hints, tick_countdown,
-};
+use super::advice::invalid_code_hints;
+use super::home::FEW_BACKUP_CODES;
+use super::sign_in::SignInPhase;
 use crate::client::ClientError;
 use crate::domain::{Challenge, SecondFactorInput, SecretString};
+use crate::tui::app::SignedOutRoute;
+use crate::tui::app::msg::{Answer, ApiCall, Cleanup, Now, Reply, RequestId};
+use crate::tui::keys::{self, Key, KeyBinding};
+use crate::tui::notice::Notice;
+use crate::tui::request::Request;
+use crate::tui::screen::{Activity, Cx, Screen, Transition, Ui, unasked};
 use crate::tui::widgets::input::{FieldView, TextField};
 use crate::tui::widgets::panel::FormCard;
 
 pub const PROMPT: &str = "Enter the 6-digit code from your authenticator app, or one of your backup codes.";
+
+pub const KEYS: &[KeyBinding] = &[
+    KeyBinding::new("Enter", "verify").context("the 6-digit code or a backup code"),
+    KeyBinding::new("Esc", "back to sign in"),
+    keys::help_f1(),
+];
 
 #[derive(Debug)]
 pub struct SecondFactorScreen {
     pub username: String,
     pub challenge: SecretString,
     pub field: TextField,
-    pub pending: bool,
-    pub error: Option<Notice>,
-    pub hints: Vec<Notice>,
-    pub throttle: Option<Countdown>,
-    /// Set once the code was accepted, while the account loads: backup codes left, if one was used.
-    pub signed_in: Option<Option<u32>>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum SecondFactorIntent {
-    Nothing,
-    Submit(SecondFactorInput),
-    Back,
+    pub sign_in: SignInPhase,
 }
 
 impl SecondFactorScreen {
@@ -45,91 +42,137 @@ impl SecondFactorScreen {
             username: username.to_owned(),
             challenge: challenge.challenge,
             field: TextField::plain(24),
-            pending: false,
-            error: None,
-            hints: Vec::new(),
-            throttle: None,
-            signed_in: None,
+            sign_in: SignInPhase::default(),
         }
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent) -> SecondFactorIntent {
-        match key.code {
-            // Leaving while the code is checked would strand a session the server just opened.
-            KeyCode::Esc if self.pending => SecondFactorIntent::Nothing,
-            KeyCode::Esc => SecondFactorIntent::Back,
-            KeyCode::Enter => {
-                if self.pending || self.throttle.is_some() {
-                    return SecondFactorIntent::Nothing;
-                }
-                match SecondFactorInput::parse(self.field.text()) {
-                    Some(input) => {
-                        self.pending = true;
-                        self.error = None;
-                        self.hints.clear();
-                        SecondFactorIntent::Submit(input)
-                    }
-                    None => {
-                        self.error = Some(Notice::error(
-                            "Type the 6 digits from your app, or a backup code such as abcde-fghjk.",
-                        ));
-                        SecondFactorIntent::Nothing
-                    }
-                }
+    fn submit(&mut self, cx: &mut Cx<'_, ()>) {
+        let SignInPhase::Form(request) = &mut self.sign_in else { return };
+        if !request.is_editing() {
+            return;
+        }
+        match SecondFactorInput::parse(self.field.text()) {
+            Some(input) => {
+                request.sent(cx.send(ApiCall::SecondFactor { challenge: self.challenge.clone(), input }));
             }
-            _ => {
-                if !self.pending {
-                    self.field.handle_key(key);
-                }
-                SecondFactorIntent::Nothing
-            }
+            None => request.refuse("Type the 6 digits from your app, or a backup code such as abcde-fghjk."),
         }
     }
 
-    /// `local` is this computer's time when the answer arrived, to compare with the server's.
-    pub fn on_error(&mut self, error: &ClientError, now: Instant, local: OffsetDateTime) {
-        self.pending = false;
-        self.hints.clear();
-        if let ClientError::InvalidCode { server_date } = error {
+    /// The code was refused: say why, and what to try next.
+    fn failed(&mut self, error: &ClientError, now: Now, cx: &mut Cx<'_, ()>) {
+        let advice = if let ClientError::InvalidCode { server_date } = error {
             self.field.clear();
-            self.hints = invalid_code_hints(*server_date, local);
+            invalid_code_hints(*server_date, now.wall)
         } else if matches!(error, ClientError::CodeAlreadyUsed) {
             self.field.clear();
-            self.hints =
-                vec![Notice::info("Wait for the next code in your app, or use another backup code.")];
-        }
-        error_or_countdown(error, now, &mut self.error, &mut self.throttle);
-    }
-
-    pub fn tick(&mut self, now: Instant) {
-        tick_countdown(&mut self.throttle, now);
-    }
-
-    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
-        vec![("Enter", "verify"), ("Esc", "back to sign in"), ("F1", "help")]
-    }
-
-    pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
-        let status = FormStatus {
-            pending: self.pending.then_some("Checking the code…"),
-            throttle: self.throttle.as_ref(),
-            error: self.error.as_ref(),
-            hints: &self.hints,
+            vec![Notice::info("Wait for the next code in your app, or use another backup code.")]
+        } else {
+            Vec::new()
         };
+        self.sign_in = SignInPhase::Form(Request::failure(error, now.instant, advice));
+        cx.connection_lost(error);
+    }
+
+    fn advice_rows(&self) -> u16 {
+        match &self.sign_in {
+            SignInPhase::Form(request) => request.advice_rows(),
+            SignInPhase::LoadingAccount { .. } => 0,
+        }
+    }
+}
+
+/// Shown on the user center after signing in with a backup code.
+fn backup_code_used_notice(left: u32) -> Notice {
+    let codes = if left == 1 { "code" } else { "codes" };
+    let text = format!("You signed in with a backup code: {left} backup {codes} left.");
+    if left <= FEW_BACKUP_CODES { Notice::warning(text) } else { Notice::info(text) }
+}
+
+impl Screen for SecondFactorScreen {
+    type Account = ();
+    type Route = SignedOutRoute;
+
+    fn activity(&self) -> Activity {
+        self.sign_in.activity()
+    }
+
+    fn awaits(&self, id: RequestId) -> bool {
+        self.sign_in.awaits(id)
+    }
+
+    fn accepts_text(&self) -> bool {
+        true
+    }
+
+    fn tick(&mut self, now: std::time::Instant) {
+        self.sign_in.tick(now);
+    }
+
+    fn keys(&self, (): &()) -> Vec<Key> {
+        keys::resolve(KEYS, ())
+    }
+
+    fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, ()>) -> Transition<SignedOutRoute> {
+        match key.code {
+            // Leaving while the code is checked would strand a session the server just opened.
+            KeyCode::Esc if self.sign_in.is_busy() => {}
+            KeyCode::Esc => {
+                let username = Some(self.username.clone());
+                return Transition::Go(SignedOutRoute::SignIn { username, notice: None });
+            }
+            KeyCode::Enter => self.submit(cx),
+            _ => {
+                if !self.sign_in.is_busy() {
+                    self.field.handle_key(key);
+                }
+            }
+        }
+        Transition::Stay
+    }
+
+    fn on_reply(&mut self, answer: Answer, cx: &mut Cx<'_, ()>) -> Transition<SignedOutRoute> {
+        let Answer { reply, now, .. } = answer;
+        match reply {
+            Reply::SecondFactor(Ok(session)) => {
+                let notice = session.backup_codes_remaining.map(backup_code_used_notice);
+                self.sign_in.opened(session, notice, cx);
+                Transition::Stay
+            }
+            Reply::SecondFactor(Err(ClientError::ChallengeExpired)) => {
+                Transition::Go(SignedOutRoute::SignIn {
+                    username: Some(self.username.clone()),
+                    notice: Some(Notice::warning(ClientError::ChallengeExpired.to_string())),
+                })
+            }
+            Reply::SecondFactor(Err(error)) => {
+                self.failed(&error, now, cx);
+                Transition::Stay
+            }
+            Reply::Me(result) => self.sign_in.on_account(result, now, cx),
+            other => unasked(&other),
+        }
+    }
+
+    fn cleanup(&self) -> Cleanup {
+        Cleanup { token: self.sign_in.opened_token().cloned(), cancel_enrollment: false }
+    }
+
+    fn render(&self, (): &(), area: Rect, buf: &mut Buffer, ui: &Ui) {
         let field = FormCard {
             title: "Verification code",
             width: area.width.min(72),
-            height: (12 + self.hints.len() as u16).min(area.height),
+            height: 12u16.saturating_add(self.advice_rows()).min(area.height),
             intro: Text::from(vec![
                 Line::from(format!("Signing in as {}.", self.username)),
                 Line::from(""),
                 Line::from(PROMPT),
             ]),
             intro_rows: 4,
-            status: status.lines(ui),
+            status: self.sign_in.status("Checking the code…", ui),
         }
         .render(area, buf);
-        FieldView { label: "Code", field: &self.field, focused: !self.pending, label_width: 5 }
+        FieldView { label: "Code", field: &self.field, focused: !self.sign_in.is_busy(), label_width: 5 }
             .render(Rect { width: field.width.min(28), ..field }, buf);
     }
 }
@@ -140,7 +183,8 @@ mod tests {
 
     use crate::client::ClientError;
     use crate::domain::LoginResponse;
-    use crate::tui::app::{App, Msg, Reply};
+    use crate::tui::app::App;
+    use crate::tui::app::msg::Reply;
     use crate::tui::testing::*;
 
     fn at_second_factor() -> App {
@@ -163,7 +207,7 @@ mod tests {
         type_text(&mut app, "123456");
         crate::tui::testing::press(&mut app, crossterm::event::KeyCode::Enter);
         let server_date = Some(WALL + Duration::from_secs(95));
-        app.update(Msg::Api(at(0), Reply::SecondFactor(Err(ClientError::InvalidCode { server_date }))));
+        reply_at(&mut app, at(0), Reply::SecondFactor(Err(ClientError::InvalidCode { server_date })));
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 

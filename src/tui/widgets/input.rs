@@ -9,6 +9,14 @@ use ratatui::widgets::Widget;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::domain::SecretString;
+use crate::tui::keys::KeyBinding;
+
+/// The editing keys of every text field.
+pub const KEYS: &[KeyBinding] = &[
+    KeyBinding::new("← →", "move the cursor").also("Home End Ctrl-A Ctrl-E"),
+    KeyBinding::new("Backspace", "delete").also("Delete"),
+    KeyBinding::new("Ctrl-U", "clear the field"),
+];
 
 /// Room reserved up front (4 bytes a character) so typing never reallocates: a reallocation would
 /// leave a copy of the text behind in freed memory.

@@ -155,9 +155,9 @@ pub(crate) fn decode_buffer(buf: &Buffer) -> Option<String> {
     let (columns, rows) = (usize::from(area.width), usize::from(area.height));
     // Per module-row (two per cell row) and column: Some(dark) in the QR colours, None elsewhere.
     let mut modules = vec![None; columns * rows * 2];
-    for row in 0..rows {
-        for column in 0..columns {
-            let cell = &buf[(area.x + column as u16, area.y + row as u16)];
+    for (row, y) in (area.y..area.bottom()).enumerate() {
+        for (column, x) in (area.x..area.right()).enumerate() {
+            let cell = &buf[(x, y)];
             let is_qr_colour = |c: Color| c == DARK || c == LIGHT;
             if !is_qr_colour(cell.fg) || !is_qr_colour(cell.bg) {
                 continue;

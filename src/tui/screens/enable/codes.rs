@@ -11,15 +11,55 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use time::OffsetDateTime;
 
-use crate::domain::SecretString;
+use crate::domain::{BACKUP_CODE_COUNT, SecretString};
+use crate::tui::app::msg::{Reply, RequestId, SaveRequest};
 use crate::tui::clipboard::{CopyError, CopyMethod};
+use crate::tui::keys::{self, Key, KeyBinding};
+use crate::tui::notice::Notice;
 use crate::tui::savefile::{self, SaveError};
-use crate::tui::screens::common::{Notice, Ui, sentence};
+use crate::tui::screen::{Activity, Cx, Transition, Ui, unasked};
+use crate::tui::text::sentence;
 use crate::tui::widgets::input::{FieldView, TextField};
 use crate::tui::widgets::panel::TitledBox;
 use crate::tui::widgets::popup::{Popup, wrapped_height};
 
 const PATH_MAX_CHARS: usize = 1024;
+
+/// Backup codes left right after new ones were made.
+pub fn full_set() -> u32 {
+    u32::try_from(BACKUP_CODE_COUNT).unwrap_or(u32::MAX)
+}
+
+/// Asked before quitting while the codes went nowhere.
+pub const QUIT_WARNING: &str =
+    "Your backup codes were neither copied nor saved, and they are not shown again.";
+
+/// Which question, if any, the step is asking: it decides the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    None,
+    FileName,
+    Replace,
+    Leave,
+}
+
+pub const KEYS: &[KeyBinding<Prompt>] = &[
+    KeyBinding::new("c", "copy").hinted_if(|p| p == Prompt::None),
+    KeyBinding::new("s", "save to a file").hinted_if(|p| p == Prompt::None),
+    KeyBinding::new("Tab", "next button").also("Shift-Tab ← → ↑ ↓").hinted_if(|p| p == Prompt::None),
+    KeyBinding::new("Enter", "press").hinted_if(|p| p == Prompt::None),
+    KeyBinding::new("Esc", "done").hinted_if(|p| p == Prompt::None),
+    keys::help_question_mark().hinted_if(|p| p == Prompt::None),
+    KeyBinding::new("Enter", "save").when(|p| p == Prompt::FileName, "typing the file name"),
+    KeyBinding::new("Esc", "cancel").when(|p| p == Prompt::FileName, "typing the file name"),
+    KeyBinding::new("Ctrl-U", "clear").when(|p| p == Prompt::FileName, "typing the file name"),
+    KeyBinding::new("y", "replace").when(|p| p == Prompt::Replace, "the file exists"),
+    KeyBinding::new("n", "choose another name").also("Esc").when(|p| p == Prompt::Replace, "the file exists"),
+    KeyBinding::new("y", "leave").when(|p| p == Prompt::Leave, "leaving codes neither copied nor saved"),
+    KeyBinding::new("n", "stay")
+        .also("Esc")
+        .when(|p| p == Prompt::Leave, "leaving codes neither copied nor saved"),
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodesKind {
@@ -68,14 +108,15 @@ impl CodesButton {
 #[derive(Debug)]
 pub enum CodesMode {
     View,
+    /// Typing the file name; `saving` while the save is out.
     SavePrompt {
         field: TextField,
-        pending: bool,
+        saving: Option<RequestId>,
     },
     /// The file exists: replace it?
     Replace {
         path_input: String,
-        pending: bool,
+        saving: Option<RequestId>,
     },
     LeaveConfirm,
 }
@@ -90,18 +131,19 @@ pub struct CodesStep {
     pub kind: CodesKind,
     pub copied: Option<CopyMethod>,
     pub saved: Option<PathBuf>,
-    pub copying: bool,
+    /// The copy that is out.
+    pub copying: Option<RequestId>,
     /// The button Enter presses.
     pub focus: CodesButton,
     pub mode: CodesMode,
     pub message: Option<Notice>,
 }
 
+/// What a key on the codes step leads to.
 #[derive(Debug, PartialEq, Eq)]
-pub enum CodesIntent {
-    Nothing,
-    Copy(SecretString),
-    Save { path_input: String, contents: SecretString, overwrite: bool },
+pub enum CodesOutcome {
+    Stay,
+    /// The person is done with the codes.
     Done,
 }
 
@@ -121,7 +163,7 @@ impl CodesStep {
             kind,
             copied: None,
             saved: None,
-            copying: false,
+            copying: None,
             focus: CodesButton::Done,
             mode: CodesMode::View,
             message: None,
@@ -133,12 +175,19 @@ impl CodesStep {
         self.copied.is_some() || self.saved.is_some()
     }
 
-    pub fn is_pending(&self) -> bool {
-        self.copying
-            || matches!(
-                self.mode,
-                CodesMode::SavePrompt { pending: true, .. } | CodesMode::Replace { pending: true, .. }
-            )
+    fn saving(&self) -> Option<RequestId> {
+        match &self.mode {
+            CodesMode::SavePrompt { saving, .. } | CodesMode::Replace { saving, .. } => *saving,
+            CodesMode::View | CodesMode::LeaveConfirm => None,
+        }
+    }
+
+    pub fn activity(&self) -> Activity {
+        if self.copying.is_some() || self.saving().is_some() { Activity::Waiting } else { Activity::Idle }
+    }
+
+    pub fn awaits(&self, id: RequestId) -> bool {
+        self.copying == Some(id) || self.saving() == Some(id)
     }
 
     /// True while typing a path, so `?` and letters go to the field.
@@ -146,115 +195,121 @@ impl CodesStep {
         matches!(self.mode, CodesMode::SavePrompt { .. })
     }
 
-    fn contents(&self) -> SecretString {
-        savefile::codes_file_contents(&self.issuer, &self.account, &self.codes, self.created)
+    pub fn quit_warning(&self) -> Option<&'static str> {
+        (!self.secured()).then_some(QUIT_WARNING)
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent) -> CodesIntent {
-        match &mut self.mode {
-            CodesMode::View => match key.code {
-                KeyCode::Char('c') | KeyCode::Char('C') => self.activate(CodesButton::Copy),
-                KeyCode::Char('s') | KeyCode::Char('S') => self.activate(CodesButton::Save),
-                KeyCode::Enter => self.activate(self.focus),
-                KeyCode::Esc => self.activate(CodesButton::Done),
-                KeyCode::Tab | KeyCode::Right | KeyCode::Down => {
-                    self.focus = self.focus.next();
-                    CodesIntent::Nothing
-                }
-                KeyCode::BackTab | KeyCode::Left | KeyCode::Up => {
-                    self.focus = self.focus.previous();
-                    CodesIntent::Nothing
-                }
-                _ => CodesIntent::Nothing,
-            },
-            CodesMode::SavePrompt { field, pending } => {
-                if *pending {
-                    return CodesIntent::Nothing;
-                }
-                match key.code {
-                    KeyCode::Esc => {
-                        self.mode = CodesMode::View;
-                        CodesIntent::Nothing
-                    }
-                    KeyCode::Enter => {
-                        let path_input = field.text().trim().to_owned();
-                        if path_input.is_empty() {
-                            self.message =
-                                Some(Notice::error("Type a file name, such as ~/backup-codes.txt."));
-                            return CodesIntent::Nothing;
-                        }
-                        *pending = true;
-                        self.message = None;
-                        CodesIntent::Save { path_input, contents: self.contents(), overwrite: false }
-                    }
-                    _ => {
-                        field.handle_key(key);
-                        CodesIntent::Nothing
-                    }
-                }
-            }
-            CodesMode::Replace { path_input, pending } => {
-                if *pending {
-                    return CodesIntent::Nothing;
-                }
-                match key.code {
-                    KeyCode::Char('y') | KeyCode::Char('Y') => {
-                        *pending = true;
-                        let path_input = path_input.clone();
-                        CodesIntent::Save { path_input, contents: self.contents(), overwrite: true }
-                    }
-                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                        let field = TextField::plain(PATH_MAX_CHARS).with_text(path_input);
-                        self.mode = CodesMode::SavePrompt { field, pending: false };
-                        self.message = Some(Notice::info("Not replaced. Choose another name."));
-                        CodesIntent::Nothing
-                    }
-                    _ => CodesIntent::Nothing,
-                }
-            }
-            CodesMode::LeaveConfirm => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => CodesIntent::Done,
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                    self.mode = CodesMode::View;
-                    CodesIntent::Nothing
-                }
-                _ => CodesIntent::Nothing,
-            },
+    fn prompt(&self) -> Prompt {
+        match self.mode {
+            CodesMode::View => Prompt::None,
+            CodesMode::SavePrompt { .. } => Prompt::FileName,
+            CodesMode::Replace { .. } => Prompt::Replace,
+            CodesMode::LeaveConfirm => Prompt::Leave,
         }
     }
 
+    pub fn keys(&self) -> Vec<Key> {
+        keys::resolve(KEYS, self.prompt())
+    }
+
+    fn save_request(&self, path_input: String, overwrite: bool) -> SaveRequest {
+        let contents = savefile::codes_file_contents(&self.issuer, &self.account, &self.codes, self.created);
+        SaveRequest { path_input, contents, overwrite }
+    }
+
+    pub fn on_key<A>(&mut self, key: &KeyEvent, cx: &mut Cx<'_, A>) -> CodesOutcome {
+        match &mut self.mode {
+            CodesMode::View => match key.code {
+                KeyCode::Char('c' | 'C') => return self.activate(CodesButton::Copy, cx),
+                KeyCode::Char('s' | 'S') => return self.activate(CodesButton::Save, cx),
+                KeyCode::Enter => return self.activate(self.focus, cx),
+                KeyCode::Esc => return self.activate(CodesButton::Done, cx),
+                KeyCode::Tab | KeyCode::Right | KeyCode::Down => self.focus = self.focus.next(),
+                KeyCode::BackTab | KeyCode::Left | KeyCode::Up => self.focus = self.focus.previous(),
+                _ => {}
+            },
+            CodesMode::SavePrompt { field, saving: None } => match key.code {
+                KeyCode::Esc => self.mode = CodesMode::View,
+                KeyCode::Enter => {
+                    let path_input = field.text().trim().to_owned();
+                    if path_input.is_empty() {
+                        self.message = Some(Notice::error("Type a file name, such as ~/backup-codes.txt."));
+                    } else {
+                        let id = cx.save(self.save_request(path_input, false));
+                        if let CodesMode::SavePrompt { saving, .. } = &mut self.mode {
+                            *saving = Some(id);
+                        }
+                        self.message = None;
+                    }
+                }
+                _ => {
+                    field.handle_key(key);
+                }
+            },
+            CodesMode::Replace { path_input, saving: None } => match key.code {
+                KeyCode::Char('y' | 'Y') => {
+                    let path_input = path_input.clone();
+                    let id = cx.save(self.save_request(path_input, true));
+                    if let CodesMode::Replace { saving, .. } = &mut self.mode {
+                        *saving = Some(id);
+                    }
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => {
+                    let field = TextField::plain(PATH_MAX_CHARS).with_text(path_input);
+                    self.mode = CodesMode::SavePrompt { field, saving: None };
+                    self.message = Some(Notice::info("Not replaced. Choose another name."));
+                }
+                _ => {}
+            },
+            // One save at a time.
+            CodesMode::SavePrompt { saving: Some(_), .. } | CodesMode::Replace { saving: Some(_), .. } => {}
+            CodesMode::LeaveConfirm => match key.code {
+                KeyCode::Char('y' | 'Y') => return CodesOutcome::Done,
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => self.mode = CodesMode::View,
+                _ => {}
+            },
+        }
+        CodesOutcome::Stay
+    }
+
     /// Letter shortcuts press a button without moving the focus, so Enter stays on Done.
-    fn activate(&mut self, button: CodesButton) -> CodesIntent {
+    fn activate<A>(&mut self, button: CodesButton, cx: &mut Cx<'_, A>) -> CodesOutcome {
         match button {
             CodesButton::Copy => {
-                if self.copying {
-                    return CodesIntent::Nothing;
+                if self.copying.is_none() {
+                    let text = self.codes.iter().map(SecretString::expose).collect::<Vec<_>>().join("\n");
+                    self.copying = Some(cx.copy(SecretString::new(text)));
                 }
-                self.copying = true;
-                let text = self.codes.iter().map(SecretString::expose).collect::<Vec<_>>().join("\n");
-                CodesIntent::Copy(SecretString::new(text))
             }
             CodesButton::Save => {
                 let default = savefile::default_path(&self.issuer);
                 self.mode = CodesMode::SavePrompt {
                     field: TextField::plain(PATH_MAX_CHARS).with_text(&default),
-                    pending: false,
+                    saving: None,
                 };
-                CodesIntent::Nothing
             }
             CodesButton::Done => {
                 if self.secured() {
-                    CodesIntent::Done
-                } else {
-                    self.mode = CodesMode::LeaveConfirm;
-                    CodesIntent::Nothing
+                    return CodesOutcome::Done;
                 }
+                self.mode = CodesMode::LeaveConfirm;
             }
         }
+        CodesOutcome::Stay
     }
 
-    pub fn on_copied(&mut self, result: Result<CopyMethod, CopyError>) {
-        self.copying = false;
+    /// The answer to a copy or a save.
+    pub fn on_reply<R>(&mut self, reply: Reply) -> Transition<R> {
+        match reply {
+            Reply::Copied(result) => self.on_copied(result),
+            Reply::Saved(result) => self.on_saved(result),
+            other => return unasked(&other),
+        }
+        Transition::Stay
+    }
+
+    fn on_copied(&mut self, result: Result<CopyMethod, CopyError>) {
+        self.copying = None;
         match result {
             Ok(method) => {
                 self.copied = Some(method);
@@ -267,7 +322,7 @@ impl CodesStep {
         }
     }
 
-    pub fn on_saved(&mut self, result: Result<PathBuf, SaveError>) {
+    fn on_saved(&mut self, result: Result<PathBuf, SaveError>) {
         let path_input = match &self.mode {
             CodesMode::SavePrompt { field, .. } => field.text().to_owned(),
             CodesMode::Replace { path_input, .. } => path_input.clone(),
@@ -282,29 +337,13 @@ impl CodesStep {
             }
             Err(SaveError::Exists(path)) => {
                 self.message = Some(Notice::warning(format!("{} already exists.", path.display())));
-                self.mode = CodesMode::Replace { path_input, pending: false };
+                self.mode = CodesMode::Replace { path_input, saving: None };
             }
             Err(e) => {
                 self.message = Some(Notice::error(format!("Not saved: {}", sentence(&e.to_string()))));
                 let field = TextField::plain(PATH_MAX_CHARS).with_text(&path_input);
-                self.mode = CodesMode::SavePrompt { field, pending: false };
+                self.mode = CodesMode::SavePrompt { field, saving: None };
             }
-        }
-    }
-
-    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
-        match self.mode {
-            CodesMode::View => vec![
-                ("c", "copy"),
-                ("s", "save to a file"),
-                ("Tab", "next button"),
-                ("Enter", "press"),
-                ("Esc", "done"),
-                ("?", "help"),
-            ],
-            CodesMode::SavePrompt { .. } => vec![("Enter", "save"), ("Esc", "cancel"), ("Ctrl-U", "clear")],
-            CodesMode::Replace { .. } => vec![("y", "replace"), ("n", "choose another name")],
-            CodesMode::LeaveConfirm => vec![("y", "leave"), ("n", "stay")],
         }
     }
 
@@ -316,7 +355,7 @@ impl CodesStep {
         let inner = TitledBox::new(title).render(area, buf);
         let rows = u16::try_from(self.codes.len().div_ceil(2)).unwrap_or(u16::MAX);
         let mut status_lines = Vec::new();
-        if self.copying {
+        if self.copying.is_some() {
             status_lines.push(Line::from(format!("{} Copying…", ui.spinner)).cyan());
         } else if let Some(m) = &self.message {
             status_lines.push(m.line());
@@ -365,20 +404,24 @@ impl CodesStep {
                     .render(prompt, buf);
                 }
             }
-            CodesMode::SavePrompt { field, pending } => {
+            CodesMode::SavePrompt { field, saving } => {
                 let [label, input] =
                     Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(prompt);
-                let text = if *pending {
+                let text = if saving.is_some() {
                     format!("{} Saving…", ui.spinner)
                 } else {
                     "Save the codes to this file (~ is your home folder):".to_owned()
                 };
                 Line::from(text).render(label, buf);
-                FieldView { label: "File", field, focused: !*pending, label_width: 5 }.render(input, buf);
+                FieldView { label: "File", field, focused: saving.is_none(), label_width: 5 }
+                    .render(input, buf);
             }
-            CodesMode::Replace { pending, .. } => {
-                let text =
-                    if *pending { format!("{} Saving…", ui.spinner) } else { "Replace it? y/n".to_owned() };
+            CodesMode::Replace { saving, .. } => {
+                let text = if saving.is_some() {
+                    format!("{} Saving…", ui.spinner)
+                } else {
+                    "Replace it? y/n".to_owned()
+                };
                 Line::from(text).bold().yellow().render(prompt, buf);
             }
         }
@@ -445,7 +488,7 @@ impl CodesStep {
 mod tests {
     use crossterm::event::KeyCode;
 
-    use crate::tui::app::Msg;
+    use crate::tui::app::msg::Reply;
     use crate::tui::clipboard::CopyMethod;
     use crate::tui::savefile::SaveError;
     use crate::tui::testing::*;
@@ -468,7 +511,10 @@ mod tests {
         let mut app = at_codes();
         press(&mut app, KeyCode::Char('s'));
         press(&mut app, KeyCode::Enter);
-        app.update(Msg::Saved(Err(SaveError::Exists("/home/alice/usercenter-backup-codes.txt".into()))));
+        reply(
+            &mut app,
+            Reply::Saved(Err(SaveError::Exists("/home/alice/usercenter-backup-codes.txt".into()))),
+        );
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 
@@ -477,7 +523,7 @@ mod tests {
         let mut app = at_codes();
         press(&mut app, KeyCode::Char('s'));
         press(&mut app, KeyCode::Enter);
-        app.update(Msg::Saved(Err(SaveError::DirNotFound("/home/alice/missing".into()))));
+        reply(&mut app, Reply::Saved(Err(SaveError::DirNotFound("/home/alice/missing".into()))));
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 
@@ -485,10 +531,10 @@ mod tests {
     fn backup_codes_saved_and_copied() {
         let mut app = at_codes();
         press(&mut app, KeyCode::Char('c'));
-        app.update(Msg::Copied(Ok(CopyMethod::Osc52 { tmux: false })));
+        reply(&mut app, Reply::Copied(Ok(CopyMethod::Osc52 { tmux: false })));
         press(&mut app, KeyCode::Char('s'));
         press(&mut app, KeyCode::Enter);
-        app.update(Msg::Saved(Ok("/home/alice/usercenter-backup-codes.txt".into())));
+        reply(&mut app, Reply::Saved(Ok("/home/alice/usercenter-backup-codes.txt".into())));
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 
@@ -497,8 +543,8 @@ mod tests {
         let mut app = at_codes();
         press(&mut app, KeyCode::Tab);
         let effect = press(&mut app, KeyCode::Enter);
-        assert!(matches!(effect, Some(crate::tui::app::Effect::Copy(_))), "{effect:?}");
-        app.update(Msg::Copied(Ok(CopyMethod::SystemClipboard)));
+        assert!(matches!(work(effect), Some(crate::tui::app::msg::Work::Copy(_))));
+        reply(&mut app, Reply::Copied(Ok(CopyMethod::SystemClipboard)));
         press(&mut app, KeyCode::Tab);
         press(&mut app, KeyCode::Enter);
         assert!(screen_text(&app).contains("Save the codes to this file"));
@@ -506,7 +552,7 @@ mod tests {
         press(&mut app, KeyCode::BackTab);
         press(&mut app, KeyCode::BackTab);
         let effect = press(&mut app, KeyCode::Enter);
-        assert!(matches!(effect, Some(crate::tui::app::Effect::LoadMe { .. })), "Done: {effect:?}");
+        assert!(matches!(api(effect), Some(crate::tui::app::msg::ApiCall::LoadMe { .. })), "Done");
     }
 
     #[test]

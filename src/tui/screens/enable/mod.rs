@@ -10,12 +10,15 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Widget;
 
-use self::codes::{CodesIntent, CodesStep};
+use self::codes::{CodesKind, CodesOutcome, CodesStep};
 use self::scan::{ScanIntent, ScanStep};
 use self::verify::{VerifyIntent, VerifyStep};
-use super::common::Ui;
 use super::password_form::{FormIntent, PasswordForm};
-use crate::domain::{SecretString, VerificationCode};
+use crate::tui::app::SignedInRoute;
+use crate::tui::app::msg::{Answer, ApiCall, Cleanup, Reply, RequestId};
+use crate::tui::keys::{self, Key};
+use crate::tui::notice::Notice;
+use crate::tui::screen::{Activity, Chrome, Cx, Screen, Session, Transition, Ui, unasked};
 use crate::tui::widgets::stepbar::StepBar;
 
 pub const STEPS: [&str; 4] = ["Password", "Authenticator app", "Verify", "Backup codes"];
@@ -32,19 +35,6 @@ pub enum Step {
 #[derive(Debug)]
 pub struct EnableWizard {
     pub step: Step,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum EnableIntent {
-    Nothing,
-    StartEnrollment(SecretString),
-    Confirm(VerificationCode),
-    CheckAgain,
-    /// Leave the wizard; `cancel_enrollment` when a setup may be pending on the server.
-    Leave {
-        cancel_enrollment: bool,
-    },
-    Codes(CodesIntent),
 }
 
 impl Default for EnableWizard {
@@ -67,48 +57,40 @@ impl EnableWizard {
         }
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent) -> EnableIntent {
-        match &mut self.step {
-            Step::Password(form) => match form.on_key(key) {
-                FormIntent::Nothing => EnableIntent::Nothing,
-                FormIntent::Submit(password) => {
-                    form.pending = true;
-                    EnableIntent::StartEnrollment(password)
-                }
-                FormIntent::Cancel => EnableIntent::Leave { cancel_enrollment: form.pending },
-            },
-            Step::Scan(scan) => match scan.on_key(key) {
-                ScanIntent::Nothing => EnableIntent::Nothing,
-                ScanIntent::Continue => {
-                    self.step = Step::Verify(VerifyStep::new(scan.enrollment.clone()));
-                    EnableIntent::Nothing
-                }
-                ScanIntent::Cancel => EnableIntent::Leave { cancel_enrollment: true },
-            },
-            Step::Verify(verify) => match verify.on_key(key) {
-                VerifyIntent::Nothing => EnableIntent::Nothing,
-                VerifyIntent::Submit(code) => EnableIntent::Confirm(code),
-                VerifyIntent::Back => {
-                    self.step = Step::Scan(ScanStep::new(verify.enrollment.clone()));
-                    EnableIntent::Nothing
-                }
-                VerifyIntent::Cancel => EnableIntent::Leave { cancel_enrollment: true },
-                VerifyIntent::CheckAgain => EnableIntent::CheckAgain,
-            },
-            Step::Codes(codes) => EnableIntent::Codes(codes.on_key(key)),
+    /// Back to the user center; `cancel_enrollment` when a setup may be pending on the server.
+    fn leave(cancel_enrollment: bool, cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        if cancel_enrollment {
+            // Nobody waits for the answer: the setup is abandoned either way.
+            cx.send(ApiCall::CancelEnrollment { token: cx.token() });
         }
+        let notice = Some(Notice::info("Setup cancelled: two-factor authentication is still off."));
+        Transition::Go(SignedInRoute::Home { notice, refresh: false })
     }
+}
 
-    pub fn is_pending(&self) -> bool {
+impl Screen for EnableWizard {
+    type Account = Session;
+    type Route = SignedInRoute;
+
+    fn activity(&self) -> Activity {
         match &self.step {
-            Step::Password(form) => form.pending,
-            Step::Scan(_) => false,
-            Step::Verify(verify) => verify.is_pending(),
-            Step::Codes(codes) => codes.is_pending(),
+            Step::Password(form) => form.request.activity(),
+            Step::Scan(_) => Activity::Idle,
+            Step::Verify(verify) => verify.activity(),
+            Step::Codes(codes) => codes.activity(),
         }
     }
 
-    pub fn accepts_text(&self) -> bool {
+    fn awaits(&self, id: RequestId) -> bool {
+        match &self.step {
+            Step::Password(form) => form.request.awaits(id),
+            Step::Scan(_) => false,
+            Step::Verify(verify) => verify.awaits(id),
+            Step::Codes(codes) => codes.awaits(id),
+        }
+    }
+
+    fn accepts_text(&self) -> bool {
         match &self.step {
             Step::Password(_) | Step::Verify(_) => true,
             Step::Scan(_) => false,
@@ -116,29 +98,114 @@ impl EnableWizard {
         }
     }
 
-    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
-        match &self.step {
-            Step::Password(_) => password::hints(),
-            Step::Scan(scan) => scan.hints(),
-            Step::Verify(verify) => verify.hints(),
-            Step::Codes(codes) => codes.hints(),
+    fn tick(&mut self, now: std::time::Instant) {
+        match &mut self.step {
+            Step::Password(form) => form.request.tick(now),
+            Step::Verify(verify) => verify.tick(now),
+            Step::Scan(_) | Step::Codes(_) => {}
         }
     }
 
-    /// Whether the step takes the whole terminal (the QR code at small sizes).
-    pub fn wants_full_screen(&self, body: Rect) -> bool {
+    fn keys(&self, _: &Session) -> Vec<Key> {
         match &self.step {
-            Step::Scan(scan) => scan.needs_full_height(body.height.saturating_sub(2)),
-            Step::Password(_) | Step::Verify(_) | Step::Codes(_) => false,
+            Step::Password(_) => keys::resolve(password::KEYS, ()),
+            Step::Scan(_) => keys::resolve(scan::KEYS, ()),
+            Step::Verify(verify) => verify.keys(),
+            Step::Codes(codes) => codes.keys(),
         }
     }
 
-    /// `full_screen`: `area` is the whole terminal but the hint line; no step bar.
-    pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui, full_screen: bool) {
-        if full_screen {
-            if let Step::Scan(scan) = &self.step {
-                scan.render(area, buf, true);
+    fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        match &mut self.step {
+            Step::Password(form) => match form.on_key(key) {
+                FormIntent::Nothing => {}
+                FormIntent::Submit(password) => {
+                    form.request.sent(cx.send(ApiCall::StartEnrollment { token: cx.token(), password }));
+                }
+                FormIntent::Cancel => return Self::leave(form.request.is_sending(), cx),
+            },
+            Step::Scan(scan) => match scan.on_key(key) {
+                ScanIntent::Nothing => {}
+                ScanIntent::Continue => self.step = Step::Verify(VerifyStep::new(scan.enrollment.clone())),
+                ScanIntent::Cancel => return Self::leave(true, cx),
+            },
+            Step::Verify(verify) => match verify.on_key(key, cx) {
+                VerifyIntent::Nothing => {}
+                VerifyIntent::Back => self.step = Step::Scan(ScanStep::new(verify.enrollment.clone())),
+                VerifyIntent::Cancel => return Self::leave(true, cx),
+            },
+            Step::Codes(codes) => match codes.on_key(key, cx) {
+                CodesOutcome::Stay => {}
+                CodesOutcome::Done => {
+                    let notice = Notice::success(
+                        "Two-factor authentication is on: each sign-in now asks for a code from your app.",
+                    );
+                    return Transition::Go(SignedInRoute::Home { notice: Some(notice), refresh: true });
+                }
+            },
+        }
+        Transition::Stay
+    }
+
+    fn on_reply(&mut self, answer: Answer, cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        let Answer { reply, now, .. } = answer;
+        match (&mut self.step, reply) {
+            (Step::Password(_), Reply::EnrollmentStarted(Ok(enrollment))) => {
+                self.step = Step::Scan(ScanStep::new(enrollment));
             }
+            (Step::Password(form), Reply::EnrollmentStarted(Err(error))) => form.failed(&error, now, cx),
+            (Step::Verify(verify), Reply::Confirmed(Ok(response))) => {
+                let codes = CodesStep::new(
+                    response.backup_codes,
+                    &verify.enrollment.issuer,
+                    &verify.enrollment.account,
+                    now.wall,
+                    CodesKind::Enabled,
+                );
+                self.step = Step::Codes(codes);
+                // Shown at once on the user center; the refresh after the codes confirms it.
+                let two_factor = &mut cx.account.me.two_factor;
+                two_factor.enabled = true;
+                two_factor.enabled_at = Some(now.wall);
+                two_factor.backup_codes_remaining = codes::full_set();
+                two_factor.pending_enrollment = false;
+            }
+            (Step::Verify(verify), Reply::Confirmed(Err(error))) => verify.confirm_failed(error, now, cx),
+            (Step::Verify(verify), Reply::Me(result)) => return verify.on_check(result, cx),
+            (Step::Codes(codes), reply) => return codes.on_reply(reply),
+            (Step::Password(_) | Step::Scan(_) | Step::Verify(_), other) => return unasked(&other),
+        }
+        Transition::Stay
+    }
+
+    /// The QR code takes the header's row too when the terminal is short.
+    fn chrome(&self, body: Rect) -> Chrome {
+        match &self.step {
+            Step::Scan(scan) if scan.needs_full_height(body.height.saturating_sub(2)) => Chrome::NoHeader,
+            Step::Password(_) | Step::Scan(_) | Step::Verify(_) | Step::Codes(_) => Chrome::Full,
+        }
+    }
+
+    fn quit_warning(&self) -> Option<&'static str> {
+        match &self.step {
+            Step::Codes(codes) => codes.quit_warning(),
+            Step::Password(_) | Step::Scan(_) | Step::Verify(_) => None,
+        }
+    }
+
+    fn cleanup(&self) -> Cleanup {
+        let cancel_enrollment = match &self.step {
+            Step::Password(form) => form.request.is_sending(),
+            Step::Scan(_) | Step::Verify(_) => true,
+            Step::Codes(_) => false,
+        };
+        Cleanup { token: None, cancel_enrollment }
+    }
+
+    fn render(&self, _: &Session, area: Rect, buf: &mut Buffer, ui: &Ui) {
+        if let (Chrome::NoHeader, Step::Scan(scan)) = (ui.chrome, &self.step) {
+            // No step bar either: the step's title goes beside the QR code.
+            scan.render(area, buf, true);
             return;
         }
         let [bar, _, body] =

@@ -4,12 +4,12 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use crate::tui::screens::common::Ui;
+use crate::tui::keys::{self, KeyBinding};
+use crate::tui::screen::Ui;
 use crate::tui::screens::password_form::{PasswordForm, render_password_panel};
 
-pub fn hints() -> Vec<(&'static str, &'static str)> {
-    vec![("Enter", "continue"), ("Esc", "cancel"), ("F1", "help")]
-}
+pub const KEYS: &[KeyBinding] =
+    &[KeyBinding::new("Enter", "continue"), KeyBinding::new("Esc", "cancel"), keys::help_f1()];
 
 pub fn render(form: &PasswordForm, area: Rect, buf: &mut Buffer, ui: &Ui) {
     let intro = vec![
@@ -27,7 +27,7 @@ mod tests {
     use crossterm::event::KeyCode;
 
     use crate::client::ClientError;
-    use crate::tui::app::Reply;
+    use crate::tui::app::msg::Reply;
     use crate::tui::testing::*;
 
     #[test]

@@ -8,10 +8,18 @@ use ratatui::text::{Line, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::domain::Enrollment;
+use crate::tui::keys::{self, KeyBinding};
 use crate::tui::widgets::qr::{QUIET_ZONE, QrError, QrMatrix, QrWidget};
 
 /// Columns the text beside the QR code needs at least.
 pub const SIDE_MIN_WIDTH: u16 = 30;
+
+pub const KEYS: &[KeyBinding] = &[
+    KeyBinding::new("Enter", "next: type the code").also("n Tab →"),
+    KeyBinding::new("i", "invert colours"),
+    KeyBinding::new("Esc", "cancel").context("also cancels the setup on the server"),
+    keys::help_question_mark(),
+];
 
 pub const APPS: [&str; 4] = ["Google Authenticator", "Authy", "LastPass Authenticator", "1Password"];
 
@@ -37,7 +45,7 @@ impl ScanStep {
 
     pub fn on_key(&mut self, key: &KeyEvent) -> ScanIntent {
         match key.code {
-            KeyCode::Char('i') | KeyCode::Char('I') => {
+            KeyCode::Char('i' | 'I') => {
                 self.inverted = !self.inverted;
                 ScanIntent::Nothing
             }
@@ -45,10 +53,6 @@ impl ScanStep {
             KeyCode::Esc => ScanIntent::Cancel,
             _ => ScanIntent::Nothing,
         }
-    }
-
-    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
-        vec![("Enter", "next: type the code"), ("i", "invert colours"), ("Esc", "cancel"), ("?", "help")]
     }
 
     /// Cells the QR code needs, quiet zone included.

@@ -8,20 +8,42 @@ use ratatui::layout::Rect;
 use ratatui::style::Stylize;
 use ratatui::text::{Line, Text};
 use ratatui::widgets::Widget;
-use time::OffsetDateTime;
 
 use crate::client::ClientError;
-use crate::domain::{Enrollment, VerificationCode};
-use crate::tui::screens::common::{
-    Countdown, FormStatus, Notice, Ui, error_or_countdown, invalid_code_hints, tick_countdown,
-};
+use crate::domain::{Enrollment, Me, VerificationCode};
+use crate::tui::app::SignedInRoute;
+use crate::tui::app::msg::{ApiCall, Now, RequestId};
+use crate::tui::keys::{self, Key, KeyBinding};
+use crate::tui::notice::Notice;
+use crate::tui::request::{Problem, Request};
+use crate::tui::screen::{Activity, Cx, Session, Transition, Ui};
+use crate::tui::screens::advice::invalid_code_hints;
+use crate::tui::screens::regenerate::RegenReason;
 use crate::tui::widgets::input::{FieldView, TextField};
 use crate::tui::widgets::panel::FormCard;
+
+/// The mode of the keys: whether asking the server failed.
+pub const KEYS: &[KeyBinding<bool>] = &[
+    KeyBinding::new("r", "check again")
+        .when(|check_failed| check_failed, "when the server could not be asked"),
+    KeyBinding::new("0-9", "code (sent at 6 digits)").hinted_if(|check_failed| !check_failed),
+    KeyBinding::new("Shift-Tab", "back to QR code").also("←").hinted_if(|check_failed| !check_failed),
+    KeyBinding::new("Esc", "cancel").context("also cancels the setup on the server"),
+    keys::help_f1(),
+];
+
+#[derive(Debug)]
+pub enum VerifyPhase {
+    /// Typing the code and sending it.
+    Code(Request),
+    /// The answer to the code never came (or the setup is gone): is 2FA on now?
+    Check(Check),
+}
 
 /// After a confirm whose outcome is unknown, the app asks the server whether 2FA got turned on.
 #[derive(Debug)]
 pub enum Check {
-    Running { confirm_error: ClientError },
+    Asking { id: RequestId, confirm_error: ClientError },
     Failed { confirm_error: ClientError, check_error: ClientError },
 }
 
@@ -29,140 +51,156 @@ pub enum Check {
 pub struct VerifyStep {
     pub enrollment: Enrollment,
     pub field: TextField,
-    pub pending: bool,
-    pub error: Option<Notice>,
-    pub hints: Vec<Notice>,
-    pub throttle: Option<Countdown>,
-    pub check: Option<Check>,
+    pub phase: VerifyPhase,
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum VerifyIntent {
     Nothing,
-    Submit(VerificationCode),
     /// Back to the QR code.
     Back,
     Cancel,
-    CheckAgain,
 }
 
 impl VerifyStep {
     pub fn new(enrollment: Enrollment) -> Self {
-        Self {
-            enrollment,
-            field: TextField::digits(6),
-            pending: false,
-            error: None,
-            hints: Vec::new(),
-            throttle: None,
-            check: None,
+        Self { enrollment, field: TextField::digits(6), phase: VerifyPhase::Code(Request::default()) }
+    }
+
+    pub fn activity(&self) -> Activity {
+        match &self.phase {
+            VerifyPhase::Code(request) => request.activity(),
+            VerifyPhase::Check(Check::Asking { .. }) => Activity::Waiting,
+            VerifyPhase::Check(Check::Failed { .. }) => Activity::Idle,
         }
     }
 
-    /// A request is out (the code, or the question whether 2FA got enabled).
-    pub fn is_pending(&self) -> bool {
-        self.pending || matches!(self.check, Some(Check::Running { .. }))
+    pub fn awaits(&self, id: RequestId) -> bool {
+        match &self.phase {
+            VerifyPhase::Code(request) => request.awaits(id),
+            VerifyPhase::Check(Check::Asking { id: asking, .. }) => *asking == id,
+            VerifyPhase::Check(Check::Failed { .. }) => false,
+        }
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent) -> VerifyIntent {
-        if self.is_pending() {
+    pub fn is_checking(&self) -> bool {
+        matches!(self.phase, VerifyPhase::Check(_))
+    }
+
+    fn check_failed(&self) -> bool {
+        matches!(self.phase, VerifyPhase::Check(Check::Failed { .. }))
+    }
+
+    pub fn keys(&self) -> Vec<Key> {
+        keys::resolve(KEYS, self.check_failed())
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, Session>) -> VerifyIntent {
+        if self.activity() == Activity::Waiting {
             // Leaving now could cancel a setup that is just being turned on.
             return VerifyIntent::Nothing;
         }
         match key.code {
-            KeyCode::Esc => VerifyIntent::Cancel,
-            KeyCode::BackTab | KeyCode::Left => VerifyIntent::Back,
-            KeyCode::Char('r') if matches!(self.check, Some(Check::Failed { .. })) => {
-                if let Some(Check::Failed { confirm_error, .. }) = self.check.take() {
-                    self.check = Some(Check::Running { confirm_error });
+            KeyCode::Esc => return VerifyIntent::Cancel,
+            KeyCode::BackTab | KeyCode::Left => return VerifyIntent::Back,
+            KeyCode::Char('r') if self.check_failed() => {
+                let id = cx.send(ApiCall::LoadMe { token: cx.token() });
+                let phase = std::mem::replace(&mut self.phase, VerifyPhase::Code(Request::default()));
+                if let VerifyPhase::Check(Check::Failed { confirm_error, .. }) = phase {
+                    self.phase = VerifyPhase::Check(Check::Asking { id, confirm_error });
                 }
-                VerifyIntent::CheckAgain
             }
-            KeyCode::Enter => self.submit(),
+            KeyCode::Enter => self.submit(cx),
             _ => {
-                if self.throttle.is_some() {
-                    return VerifyIntent::Nothing;
+                if !matches!(self.phase, VerifyPhase::Code(Request::Throttled(_))) {
+                    self.field.handle_key(key);
+                    if self.field.char_count() == 6 {
+                        self.submit(cx);
+                    }
                 }
-                self.field.handle_key(key);
-                if self.field.char_count() == 6 { self.submit() } else { VerifyIntent::Nothing }
             }
         }
+        VerifyIntent::Nothing
     }
 
-    fn submit(&mut self) -> VerifyIntent {
-        if self.throttle.is_some() || self.check.is_some() {
-            return VerifyIntent::Nothing;
+    fn submit(&mut self, cx: &mut Cx<'_, Session>) {
+        let VerifyPhase::Code(request) = &mut self.phase else { return };
+        if !request.is_editing() {
+            return;
         }
         match VerificationCode::parse(self.field.text()) {
-            Some(code) => {
-                self.pending = true;
-                self.error = None;
-                self.hints.clear();
-                VerifyIntent::Submit(code)
-            }
-            None => {
-                self.error = Some(Notice::error("Type the 6 digits your app shows."));
-                VerifyIntent::Nothing
-            }
+            Some(code) => request.sent(cx.send(ApiCall::ConfirmEnrollment { token: cx.token(), code })),
+            None => request.refuse("Type the 6 digits your app shows."),
         }
     }
 
-    pub fn on_error(&mut self, error: &ClientError, now: Instant, local: OffsetDateTime) {
-        self.pending = false;
+    /// The code was not confirmed. When its answer was lost (or the setup is gone) the server is asked
+    /// whether 2FA is on before anything is said.
+    pub fn confirm_failed(&mut self, error: ClientError, now: Now, cx: &mut Cx<'_, Session>) {
         self.field.clear();
-        self.hints.clear();
-        if let ClientError::InvalidCode { server_date } = error {
-            self.hints = invalid_code_hints(*server_date, local);
+        if error.is_transport() || matches!(error, ClientError::NoPendingEnrollment) {
+            let id = cx.send(ApiCall::LoadMe { token: cx.token() });
+            self.phase = VerifyPhase::Check(Check::Asking { id, confirm_error: error });
+            return;
         }
-        error_or_countdown(error, now, &mut self.error, &mut self.throttle);
+        let advice = if let ClientError::InvalidCode { server_date } = &error {
+            invalid_code_hints(*server_date, now.wall)
+        } else {
+            Vec::new()
+        };
+        self.phase = VerifyPhase::Code(Request::failure(&error, now.instant, advice));
     }
 
-    /// The code's answer never arrived (or the setup is gone): ask the server before anything else.
-    pub fn start_check(&mut self, confirm_error: ClientError) {
-        self.pending = false;
-        self.field.clear();
-        self.check = Some(Check::Running { confirm_error });
-    }
-
-    /// The server says 2FA is still off: the code can be tried again.
-    pub fn check_says_off(&mut self) {
-        if let Some(Check::Running { confirm_error } | Check::Failed { confirm_error, .. }) =
-            self.check.take()
-        {
-            self.hints.clear();
-            if matches!(confirm_error, ClientError::NoPendingEnrollment) {
-                self.hints.push(Notice::info("Press Esc and start the setup again."));
-            } else {
-                self.hints.push(Notice::info(
-                    "Two-factor authentication is still off. Type a new code to try again.",
-                ));
+    /// The server's answer to "is 2FA on?": on means the codes never arrived; off means the code can be
+    /// tried again.
+    pub fn on_check(
+        &mut self,
+        result: Result<Me, ClientError>,
+        cx: &mut Cx<'_, Session>,
+    ) -> Transition<SignedInRoute> {
+        let phase = std::mem::replace(&mut self.phase, VerifyPhase::Code(Request::default()));
+        let VerifyPhase::Check(Check::Asking { confirm_error, .. } | Check::Failed { confirm_error, .. }) =
+            phase
+        else {
+            self.phase = phase;
+            return Transition::Stay;
+        };
+        match result {
+            Ok(me) if me.two_factor.enabled => {
+                cx.account.me = me;
+                Transition::Go(SignedInRoute::Regenerate(RegenReason::CodesNeverArrived))
             }
-            self.error = Some(Notice::error(confirm_error.to_string()));
-        }
-    }
-
-    pub fn check_failed(&mut self, check_error: ClientError) {
-        if let Some(Check::Running { confirm_error } | Check::Failed { confirm_error, .. }) =
-            self.check.take()
-        {
-            self.check = Some(Check::Failed { confirm_error, check_error });
+            Ok(me) => {
+                cx.account.me = me;
+                let advice = if matches!(confirm_error, ClientError::NoPendingEnrollment) {
+                    Notice::info("Press Esc and start the setup again.")
+                } else {
+                    Notice::info("Two-factor authentication is still off. Type a new code to try again.")
+                };
+                let problem =
+                    Problem { notice: Notice::error(confirm_error.to_string()), advice: vec![advice] };
+                self.phase = VerifyPhase::Code(Request::Editing { problem: Some(problem) });
+                Transition::Stay
+            }
+            Err(check_error) => {
+                self.phase = VerifyPhase::Check(Check::Failed { confirm_error, check_error });
+                Transition::Stay
+            }
         }
     }
 
     pub fn tick(&mut self, now: Instant) {
-        tick_countdown(&mut self.throttle, now);
+        match &mut self.phase {
+            VerifyPhase::Code(request) => request.tick(now),
+            VerifyPhase::Check(_) => {}
+        }
     }
 
-    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
-        if matches!(self.check, Some(Check::Failed { .. })) {
-            return vec![("r", "check again"), ("Esc", "cancel"), ("F1", "help")];
+    fn advice_rows(&self) -> u16 {
+        match &self.phase {
+            VerifyPhase::Code(request) => request.advice_rows(),
+            VerifyPhase::Check(_) => 0,
         }
-        vec![
-            ("0-9", "code (sent at 6 digits)"),
-            ("Shift-Tab", "back to QR code"),
-            ("Esc", "cancel"),
-            ("F1", "help"),
-        ]
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, ui: &Ui) {
@@ -173,45 +211,34 @@ impl VerifyStep {
         let field = FormCard {
             title: "Verify",
             width: area.width.min(72),
-            height: (12 + self.hints.len() as u16).min(area.height),
+            height: 12u16.saturating_add(self.advice_rows()).min(area.height),
             intro: Text::from(intro),
             intro_rows: 3,
             status: self.status(ui),
         }
         .render(area, buf);
-        FieldView { label: "Code", field: &self.field, focused: !self.is_pending(), label_width: 5 }
+        let focused = self.activity() != Activity::Waiting;
+        FieldView { label: "Code", field: &self.field, focused, label_width: 5 }
             .render(Rect { width: field.width.min(24), ..field }, buf);
     }
 
     /// Asking whether 2FA got turned on comes before the code's own progress and errors.
     fn status(&self, ui: &Ui) -> Vec<Line<'static>> {
-        let mut lines = Vec::new();
-        match &self.check {
-            Some(Check::Running { .. }) => lines.push(
+        match &self.phase {
+            VerifyPhase::Check(Check::Asking { .. }) => vec![
                 Line::from(format!(
                     "{} No answer to the code. Asking the server whether two-factor authentication is on…",
                     ui.spinner
                 ))
                 .cyan(),
-            ),
-            Some(Check::Failed { check_error, .. }) => {
-                lines.push(
-                    Notice::error("Could not tell whether two-factor authentication got turned on.").line(),
-                );
-                lines.push(Line::from(check_error.to_string()));
-                lines.push(Line::from("Press r to ask the server again."));
-            }
-            None => lines.extend(
-                FormStatus {
-                    pending: self.pending.then_some("Checking the code…"),
-                    throttle: self.throttle.as_ref(),
-                    error: self.error.as_ref(),
-                    hints: &self.hints,
-                }
-                .lines(ui),
-            ),
+            ],
+            VerifyPhase::Check(Check::Failed { check_error, .. }) => vec![
+                Notice::error("Could not tell whether two-factor authentication got turned on.").line(),
+                Line::from(check_error.to_string()),
+                Line::from("Press r to ask the server again."),
+            ],
+            VerifyPhase::Code(request) => request.status("Checking the code…", ui),
         }
-        lines
     }
 }
 
@@ -220,7 +247,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::client::ClientError;
-    use crate::tui::app::{Msg, Reply};
+    use crate::tui::app::msg::Reply;
     use crate::tui::testing::*;
 
     #[test]
@@ -235,7 +262,7 @@ mod tests {
         let mut app = at_verify();
         type_text(&mut app, "123456");
         let server_date = Some(WALL - Duration::from_secs(42));
-        app.update(Msg::Api(at(0), Reply::Confirmed(Err(ClientError::InvalidCode { server_date }))));
+        reply_at(&mut app, at(0), Reply::Confirmed(Err(ClientError::InvalidCode { server_date })));
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 

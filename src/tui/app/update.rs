@@ -1,0 +1,203 @@
+//! `update`: one message in, at most one effect out. Synchronous, no I/O, no clock.
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::msg::{Answer, ApiCall, Effect, Msg, Reply, Work};
+use super::{Account, App, Leads, Overlay, route_signed_in, route_signed_out};
+use crate::client::ClientError;
+use crate::tui::screen::{Cx, Screen, Transition};
+use crate::tui::screens::connect::{ConnectDialog, ConnectIntent, ConnectState};
+
+/// What reaches the screen: a key, or an answer it waits for.
+enum Input<'a> {
+    Key(&'a KeyEvent),
+    Answer(Answer),
+}
+
+impl Input<'_> {
+    fn apply<A: 'static, R: 'static>(
+        self,
+        screen: &mut dyn Screen<Account = A, Route = R>,
+        cx: &mut Cx<'_, A>,
+    ) -> Transition<R> {
+        match self {
+            Input::Key(key) => screen.on_key(key, cx),
+            Input::Answer(answer) => screen.on_reply(answer, cx),
+        }
+    }
+}
+
+/// What the app does once the screen has handled the input.
+enum Then {
+    Stay,
+    Quit,
+    Switch(Account),
+}
+
+impl App {
+    pub fn update(&mut self, msg: Msg) -> Option<Effect> {
+        match msg {
+            Msg::Key(key) => self.on_key(key),
+            Msg::Resize(_, _) => None,
+            Msg::Tick(now) => {
+                self.on_tick(now);
+                None
+            }
+            Msg::Reply(answer) => self.on_reply(answer),
+            Msg::Terminate => Some(self.quit()),
+        }
+    }
+
+    fn on_tick(&mut self, now: Instant) {
+        if self.is_busy() {
+            self.spinner = self.spinner.wrapping_add(1);
+        }
+        self.account.tick(now);
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
+        if key.kind != KeyEventKind::Press {
+            return None;
+        }
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            let asked = matches!(self.overlay, Some(Overlay::QuitConfirm(_)));
+            match self.account.quit_warning() {
+                Some(warning) if !asked => self.overlay = Some(Overlay::QuitConfirm(warning)),
+                Some(_) | None => return Some(self.quit()),
+            }
+            return None;
+        }
+        if let Some(overlay) = self.overlay.take() {
+            return self.on_overlay_key(overlay, &key);
+        }
+        if key.code == KeyCode::F(1) || (key.code == KeyCode::Char('?') && !self.account.accepts_text()) {
+            self.overlay = Some(Overlay::Help);
+            return None;
+        }
+        self.deliver(Input::Key(&key))
+    }
+
+    /// An overlay takes every key while it is shown.
+    fn on_overlay_key(&mut self, overlay: Overlay, key: &KeyEvent) -> Option<Effect> {
+        match overlay {
+            Overlay::Help => None,
+            Overlay::QuitConfirm(warning) => match key.code {
+                KeyCode::Char('y' | 'Y') => Some(self.quit()),
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => None,
+                _ => {
+                    self.overlay = Some(Overlay::QuitConfirm(warning));
+                    None
+                }
+            },
+            Overlay::Unreachable(mut dialog) => match dialog.on_key(key) {
+                ConnectIntent::Nothing => {
+                    self.overlay = Some(Overlay::Unreachable(dialog));
+                    None
+                }
+                ConnectIntent::Retry => {
+                    let id = self.ids.fresh();
+                    dialog.retry(id);
+                    self.overlay = Some(Overlay::Unreachable(dialog));
+                    Some(Effect::Run(id, Work::Api(ApiCall::CheckHealth)))
+                }
+                ConnectIntent::Leave => None,
+            },
+        }
+    }
+
+    fn on_reply(&mut self, answer: Answer) -> Option<Effect> {
+        // The server's name, learnt from any enrollment it sent; saved codes are headed with it.
+        if let Reply::EnrollmentStarted(Ok(enrollment)) = &answer.reply {
+            self.config.issuer = Some(enrollment.issuer.clone());
+        }
+        let unauthorized = matches!(answer.reply.api_error(), Some(ClientError::Unauthorized));
+        if unauthorized && self.is_signed_in() && !matches!(answer.reply, Reply::Logout(_)) {
+            self.session_ended();
+            return None;
+        }
+        if let Some(Overlay::Unreachable(dialog)) = &mut self.overlay
+            && dialog.awaits(answer.id)
+        {
+            return self.on_health_again(answer);
+        }
+        if self.account.awaits(answer.id) {
+            return self.deliver(Input::Answer(answer));
+        }
+        self.stale(answer)
+    }
+
+    /// The retry dialog's check: the server is back (the dialog closes) or still out of reach.
+    fn on_health_again(&mut self, answer: Answer) -> Option<Effect> {
+        match answer.reply {
+            Reply::Health(Ok(_)) => self.overlay = None,
+            Reply::Health(Err(error)) => {
+                if let Some(Overlay::Unreachable(dialog)) = &mut self.overlay {
+                    dialog.state = ConnectState::Failed(error);
+                }
+            }
+            other => {
+                debug_assert!(false, "the retry dialog asked for the health check only: {other:?}");
+            }
+        }
+        None
+    }
+
+    /// An answer nobody waits for any more (its screen was left): dropped, except a setup the server
+    /// started, which is undone.
+    fn stale(&mut self, answer: Answer) -> Option<Effect> {
+        if let (Reply::EnrollmentStarted(Ok(_)), Account::SignedIn { session, .. }) =
+            (&answer.reply, &self.account)
+        {
+            let call = ApiCall::CancelEnrollment { token: session.token.clone() };
+            return Some(Effect::Run(self.ids.fresh(), Work::Api(call)));
+        }
+        None
+    }
+
+    /// Hands the input to the screen, then follows its transition: open the retry dialog if its
+    /// request could not reach the server, and route to the next screen.
+    fn deliver(&mut self, input: Input<'_>) -> Option<Effect> {
+        let (then, effect, lost) = match &mut self.account {
+            Account::SignedOut(screen) => {
+                let mut account = ();
+                let mut cx = Cx::new(&mut account, &mut self.ids);
+                let then = match input.apply(screen.as_mut(), &mut cx) {
+                    Transition::Stay => Then::Stay,
+                    Transition::Quit => Then::Quit,
+                    Transition::Go(route) => Then::Switch(route_signed_out(route, &self.config)),
+                };
+                let (effect, lost) = cx.finish();
+                (then, effect, lost)
+            }
+            Account::SignedIn { session, screen } => {
+                let mut cx = Cx::new(session, &mut self.ids);
+                let then = match input.apply(screen.as_mut(), &mut cx) {
+                    Transition::Stay => Then::Stay,
+                    Transition::Quit => Then::Quit,
+                    Transition::Go(route) => match route_signed_in(route, &self.config, &mut cx) {
+                        Leads::Screen(next) => {
+                            *screen = next;
+                            Then::Stay
+                        }
+                        Leads::SignedOut(next) => Then::Switch(Account::SignedOut(next)),
+                    },
+                };
+                let (effect, lost) = cx.finish();
+                (then, effect, lost)
+            }
+        };
+        if let Some(error) = lost {
+            self.overlay = Some(Overlay::Unreachable(ConnectDialog::failed(&self.config.api_url, error)));
+        }
+        match then {
+            Then::Stay => effect,
+            Then::Quit => Some(self.quit()),
+            Then::Switch(account) => {
+                self.account = account;
+                effect
+            }
+        }
+    }
+}
