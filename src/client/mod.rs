@@ -1,5 +1,5 @@
 //! `ApiClient`: the only way the terminal app reaches the platform. Every non-2xx answer becomes one
-//! typed [`ClientError`] in [`error_from_response`]; transport failures keep the URL for the message.
+//! typed [`ClientError`] in [`error_from_answer`]; transport failures keep the URL for the message.
 
 mod url;
 
@@ -219,27 +219,46 @@ impl ApiClient {
     }
 }
 
-/// Every error answer becomes a [`ClientError`] here: problem JSON by its code
-/// ([`ClientError::from_problem`]), anything else by its status.
+/// Every error answer becomes a [`ClientError`] here, through [`error_from_answer`].
 async fn error_from_response(response: Response) -> ClientError {
     let url = response.url().to_string();
-    let status = response.status();
+    let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let server_date = header("date").and_then(|d| parse_http_date(&d));
-    let retry_header = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let body = response.bytes().await.unwrap_or_default();
-    let Ok(problem) = serde_json::from_slice::<Problem>(&body) else {
-        let detail = String::from_utf8_lossy(&body).chars().take(200).collect::<String>();
-        return match status {
-            StatusCode::TOO_MANY_REQUESTS => {
+    let answer =
+        ErrorAnswer { status, date: header("date"), retry_after: header("retry-after"), body: &body };
+    error_from_answer(&url, &answer)
+}
+
+/// An error answer as it arrived: its status, the two headers that matter, its body.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorAnswer<'a> {
+    pub status: u16,
+    /// The `Date` header, to spot a clock that is off.
+    pub date: Option<&'a str>,
+    pub retry_after: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Problem JSON by its code ([`ClientError::from_problem`]), anything else by its status. Pure, so the
+/// fuzz target `client_answers` can feed it anything a server might send.
+pub fn error_from_answer(url: &str, answer: &ErrorAnswer<'_>) -> ClientError {
+    let server_date = answer.date.and_then(parse_http_date);
+    let retry_header = answer.retry_after.and_then(|v| v.trim().parse::<u64>().ok());
+    let Ok(problem) = serde_json::from_slice::<Problem>(answer.body) else {
+        let detail = shown_text(&String::from_utf8_lossy(answer.body));
+        let status =
+            StatusCode::from_u16(answer.status).map_or_else(|_| answer.status.to_string(), |s| s.to_string());
+        return match answer.status {
+            429 => {
                 ClientError::TooManyAttempts { retry_after: Duration::from_secs(retry_header.unwrap_or(30)) }
             }
-            StatusCode::UNAUTHORIZED => ClientError::Unauthorized,
-            _ => ClientError::Protocol { url, detail: format!("HTTP {status}: {detail}") },
+            401 => ClientError::Unauthorized,
+            _ => ClientError::Protocol { url: url.to_owned(), detail: format!("HTTP {status}: {detail}") },
         };
     };
-    ClientError::from_problem(problem, status.as_u16(), server_date, retry_header)
+    ClientError::from_problem(problem, answer.status, server_date, retry_header)
 }
 
 impl ClientError {
@@ -265,16 +284,30 @@ impl ClientError {
             ErrorCode::AlreadyEnabled => ClientError::AlreadyEnabled,
             ErrorCode::NoPendingEnrollment => ClientError::NoPendingEnrollment,
             ErrorCode::NotEnabled => ClientError::NotEnabled,
-            ErrorCode::InvalidRequest => ClientError::InvalidRequest { detail: problem.detail },
+            ErrorCode::InvalidRequest => ClientError::InvalidRequest { detail: shown_text(&problem.detail) },
             ErrorCode::PayloadTooLarge
             | ErrorCode::NotFound
             | ErrorCode::MethodNotAllowed
             | ErrorCode::InternalError
             | ErrorCode::Unknown => {
-                ClientError::Server { status, code: problem.code, detail: problem.detail }
+                ClientError::Server { status, code: problem.code, detail: shown_text(&problem.detail) }
             }
         }
     }
+}
+
+/// The most of a server's own words the app shows in one message.
+const SHOWN_TEXT_CHARS: usize = 200;
+
+/// A server's text as the app may show it: control characters (an escape sequence would reach the
+/// terminal) become spaces, and it is cut to [`SHOWN_TEXT_CHARS`] with an ellipsis.
+fn shown_text(text: &str) -> String {
+    let mut shown: String =
+        text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(SHOWN_TEXT_CHARS + 1).collect();
+    if shown.chars().count() > SHOWN_TEXT_CHARS {
+        shown = shown.chars().take(SHOWN_TEXT_CHARS - 1).collect::<String>() + "…";
+    }
+    shown
 }
 
 fn transport_error(url: &str, error: &reqwest::Error) -> ClientError {
@@ -310,6 +343,24 @@ pub fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the fuzz target `client_answers`: a server's `detail` was shown whole, however long,
+    /// and with its control characters (an escape sequence in it would reach the terminal).
+    #[test]
+    fn a_server_text_is_shown_cut_and_without_control_characters() {
+        let detail = format!("bad \u{1b}[2J{}", "x".repeat(5000));
+        let body =
+            serde_json::json!({"status": 400, "code": "invalid_request", "title": "t", "detail": detail});
+        let body = serde_json::to_vec(&body).unwrap();
+        let answer = ErrorAnswer { status: 400, date: None, retry_after: None, body: &body };
+        let shown = error_from_answer("http://127.0.0.1:1/v1/x", &answer).to_string();
+        assert!(shown.chars().count() <= 300, "{} characters", shown.chars().count());
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("bad  [2J") && shown.ends_with('…'), "{shown}");
+        let html = format!("<html>{}</html>", "y".repeat(5000));
+        let answer = ErrorAnswer { status: 502, date: None, retry_after: None, body: html.as_bytes() };
+        assert!(error_from_answer("http://127.0.0.1:1/v1/x", &answer).to_string().chars().count() <= 300);
+    }
 
     #[test]
     fn http_date_parses() {
