@@ -25,8 +25,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     assert!(shown.chars().count() <= MAX_SHOWN, "{} characters shown: {shown}", shown.chars().count());
     assert!(!shown.chars().any(char::is_control), "a control character reaches the terminal: {shown:?}");
     if let Ok(problem) = serde_json::from_slice::<Problem>(body) {
-        let again: Problem = serde_json::from_slice(&serde_json::to_vec(&problem).expect("serialises"))
-            .expect("parses again");
+        let again: Problem =
+            serde_json::from_slice(&serde_json::to_vec(&problem).expect("serialises")).expect("parses again");
         assert_eq!(again, problem);
         let by_code = match problem.code {
             ErrorCode::InvalidCredentials => matches!(error, ClientError::InvalidCredentials),

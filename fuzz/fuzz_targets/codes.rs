@@ -21,7 +21,9 @@ libfuzzer_sys::fuzz_target!(|typed: &str| {
         assert_eq!(canonical.len(), BACKUP_CODE_LEN);
         assert!(canonical.bytes().all(|b| BACKUP_CODE_ALPHABET.contains(&b)), "{canonical:?}");
         let shown = code.display();
-        for form in [shown.expose().to_owned(), shown.expose().to_uppercase(), shown.expose().replace('-', " ")] {
+        for form in
+            [shown.expose().to_owned(), shown.expose().to_uppercase(), shown.expose().replace('-', " ")]
+        {
             assert_eq!(BackupCode::parse(&form).as_ref(), Some(code), "{form:?}");
         }
         assert_eq!(BackupCode::from_canonical(canonical.to_owned()).as_ref(), Some(code));

@@ -44,9 +44,14 @@ fn check<T: DeserializeOwned + Serialize>(content_type: &ContentType, body: Vec<
     match extract::<T>(content_type, body) {
         Ok(value) => {
             let again = serde_json::to_vec(&value).expect("an accepted body serialises");
-            let second = extract::<T>(&ContentType::Json, again.clone())
-                .unwrap_or_else(|_| panic!("the server refuses its own serialisation {:?}", String::from_utf8_lossy(&again)));
-            assert_eq!(serde_json::to_vec(&second).expect("serialises"), again, "not stable through a round trip");
+            let second = extract::<T>(&ContentType::Json, again.clone()).unwrap_or_else(|_| {
+                panic!("the server refuses its own serialisation {:?}", String::from_utf8_lossy(&again))
+            });
+            assert_eq!(
+                serde_json::to_vec(&second).expect("serialises"),
+                again,
+                "not stable through a round trip"
+            );
         }
         Err(refusal) => {
             let response = refusal.into_response();
@@ -64,7 +69,9 @@ fn extract<T: DeserializeOwned>(
     let mut request = Request::builder().method("POST").uri("/v1/x");
     request = match content_type {
         ContentType::Json => request.header(header::CONTENT_TYPE, "application/json"),
-        ContentType::JsonWithCharset => request.header(header::CONTENT_TYPE, "application/json; charset=utf-8"),
+        ContentType::JsonWithCharset => {
+            request.header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+        }
         ContentType::Text => request.header(header::CONTENT_TYPE, "text/plain"),
         ContentType::Missing => request,
     };
