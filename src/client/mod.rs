@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    BackupCodesResponse, ConfirmRequest, ConfirmResponse, DisableResponse, Enrollment, ErrorCode, Health,
-    LoginRequest, LoginResponse, Me, PasswordRequest, Problem, SecondFactorInput, SecondFactorRequest,
-    SecretString, Session, VerificationCode, paths,
+    BackupCodesResponse, ConfirmRequest, ConfirmResponse, DisableResponse, Enrollment, ErrorCode, EventsPage,
+    EventsQuery, Health, LoginRequest, LoginResponse, Me, PasswordRequest, Problem, RevokedSessions,
+    SecondFactorInput, SecondFactorRequest, SecretString, Session, SessionList, VerificationCode, paths,
 };
 
 pub use self::url::is_insecure_url;
@@ -176,6 +176,35 @@ impl ApiClient {
     ) -> Result<DisableResponse, ClientError> {
         let body = PasswordRequest { password: password.clone() };
         self.call(Method::POST, paths::DISABLE, Some(token), Some(&body)).await
+    }
+
+    /// One page of the account's security events, newest first.
+    pub async fn events(&self, token: &SecretString, query: EventsQuery) -> Result<EventsPage, ClientError> {
+        let mut path = paths::EVENTS.to_owned();
+        let params: Vec<String> = [("limit", query.limit.map(i64::from)), ("before", query.before)]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
+            .collect();
+        if !params.is_empty() {
+            path = format!("{path}?{}", params.join("&"));
+        }
+        self.call(Method::GET, &path, Some(token), None::<&()>).await
+    }
+
+    pub async fn sessions(&self, token: &SecretString) -> Result<SessionList, ClientError> {
+        self.call(Method::GET, paths::SESSIONS, Some(token), None::<&()>).await
+    }
+
+    /// Ends one session of the account (this one too, if `id` is its own).
+    pub async fn revoke_session(&self, token: &SecretString, id: &str) -> Result<(), ClientError> {
+        // An id is ours to route: never let it add a path segment or a query.
+        let id: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect();
+        self.call_empty(Method::DELETE, &paths::session(&id), token).await
+    }
+
+    /// Ends every other session of the account; answers how many there were.
+    pub async fn revoke_other_sessions(&self, token: &SecretString) -> Result<RevokedSessions, ClientError> {
+        self.call(Method::POST, paths::REVOKE_OTHER_SESSIONS, Some(token), None::<&()>).await
     }
 
     fn url(&self, path: &str) -> String {

@@ -16,6 +16,17 @@ pub mod paths {
     pub const ENROLLMENT_CONFIRM: &str = "/v1/me/two-factor/enrollment/confirm";
     pub const BACKUP_CODES: &str = "/v1/me/two-factor/backup-codes";
     pub const DISABLE: &str = "/v1/me/two-factor/disable";
+    /// `?limit=N&before=ID`, newest first.
+    pub const EVENTS: &str = "/v1/me/events";
+    pub const SESSIONS: &str = "/v1/me/sessions";
+    /// One session by its id (not its token), as axum's route syntax writes it.
+    pub const SESSION: &str = "/v1/me/sessions/{id}";
+    pub const REVOKE_OTHER_SESSIONS: &str = "/v1/me/sessions/revoke-others";
+
+    /// The path of one session.
+    pub fn session(id: &str) -> String {
+        SESSION.replace("{id}", id)
+    }
 }
 
 /// Number of backup codes issued at once.
@@ -130,6 +141,121 @@ pub struct DisableResponse {
     pub enabled: bool,
 }
 
+/// Answer of `GET /v1/me/events`: newest first; `next_before` asks for the page after this one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<Event>,
+    pub next_before: Option<i64>,
+}
+
+/// Query of `GET /v1/me/events`: `limit` 1 to 100 (default 20), `before` an event id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+}
+
+/// Events per page when the request names no limit, and the most it may name.
+pub const EVENTS_DEFAULT_LIMIT: u32 = 20;
+pub const EVENTS_MAX_LIMIT: u32 = 100;
+
+/// Something that happened to an account: `{"id","type","at","address","user_agent","details"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: i64,
+    /// `type` and `details`.
+    #[serde(flatten)]
+    pub kind: EventKind,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The client address of the request that caused it; `None` for an administrator's command.
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What happened, with its `details` (an empty object where there are none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "details", rename_all = "snake_case")]
+pub enum EventKind {
+    SignIn {
+        method: SignInMethod,
+    },
+    SignInFailed {
+        reason: SignInFailure,
+    },
+    /// Once when a back-off starts, not for each refused request.
+    Throttled {
+        scope: ThrottleScope,
+    },
+    SecondFactorLocked {},
+    SecondFactorUnlocked {},
+    TwoFactorEnabled {},
+    TwoFactorDisabled {},
+    BackupCodesRegenerated {},
+    /// By an administrator (`usercenter user reset-2fa`).
+    TwoFactorReset {},
+    SessionRevoked {},
+    SessionsRevoked {
+        count: u32,
+    },
+    PasswordChanged {},
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    Password,
+    Totp,
+    BackupCode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInFailure {
+    InvalidPassword,
+    InvalidCode,
+    CodeAlreadyUsed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThrottleScope {
+    Login,
+    SecondFactor,
+    Password,
+}
+
+/// Answer of `GET /v1/me/sessions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// One signed-in session of the account; `id` names it (URL-safe: letters, digits, `-`, `_`) and is
+/// not its token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session that asked.
+    pub current: bool,
+}
+
+/// Answer of `POST /v1/me/sessions/revoke-others`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedSessions {
+    pub revoked: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +287,34 @@ mod tests {
             backup_code: Some("abcde-fghjk".into()),
         };
         assert_eq!(serde_json::to_value(&r).unwrap(), json!({"challenge":"c","backup_code":"abcde-fghjk"}));
+    }
+
+    #[test]
+    fn events_are_written_as_the_contract_says() {
+        let event = Event {
+            id: 7,
+            kind: EventKind::SignIn { method: SignInMethod::BackupCode },
+            at: OffsetDateTime::UNIX_EPOCH,
+            address: Some("203.0.113.7".into()),
+            user_agent: None,
+        };
+        let v = json!({"id":7,"type":"sign_in","at":"1970-01-01T00:00:00Z","address":"203.0.113.7",
+                       "user_agent":null,"details":{"method":"backup_code"}});
+        assert_eq!(serde_json::to_value(&event).unwrap(), v);
+        assert_eq!(serde_json::from_value::<Event>(v).unwrap(), event);
+        let enabled = Event { kind: EventKind::TwoFactorEnabled {}, ..event };
+        assert_eq!(
+            serde_json::to_value(&enabled).unwrap()["details"],
+            json!({}),
+            "details are always an object"
+        );
+        let page = json!({"events":[], "next_before": null});
+        assert_eq!(serde_json::from_value::<EventsPage>(page).unwrap().next_before, None);
+    }
+
+    #[test]
+    fn the_session_path_names_the_id() {
+        assert_eq!(paths::session("abc"), "/v1/me/sessions/abc");
     }
 
     #[test]
