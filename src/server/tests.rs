@@ -656,6 +656,7 @@ async fn internal_errors_are_generic_problem_json() {
             "usercenter".into(),
             Arc::new(clock.clone()),
             super::Passwords::new(2).unwrap(),
+            super::RequestLimits::default(),
         )
     };
     let first = state(super::Keys::random());
@@ -686,10 +687,8 @@ async fn usernames_and_passwords_are_checked_on_creation() {
 #[test]
 fn server_config_debug_hides_the_database_password() {
     let config = super::ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
         database_url: "postgres://app:s3cret@db/usercenter".into(),
-        issuer: "usercenter".into(),
-        key_file: None,
+        ..super::ServerConfig::default()
     };
     let shown = format!("{config:?}");
     assert!(!shown.contains("s3cret") && shown.contains("app:***@db"), "{shown}");

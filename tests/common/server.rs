@@ -56,6 +56,11 @@ impl TestDb {
         let key_file = dir.path().join("server.key");
         let key: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
         std::fs::write(&key_file, key + "\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         Some(Self {
             url: url.to_string(),
             key_file,
@@ -65,12 +70,15 @@ impl TestDb {
         })
     }
 
+    /// The anonymous rate limit is off: tests send bursts from 127.0.0.1 (those about the limit set it).
     pub fn config(&self) -> ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: self.url.clone(),
             issuer: "usercenter".into(),
             key_file: self.postgres.as_ref().map(|_| self.key_file.clone()),
+            anonymous_rate: 0,
+            ..ServerConfig::default()
         }
     }
 }
@@ -111,7 +119,12 @@ impl TestServer {
 
     /// Several servers on one database share a clock, as processes share the system clock.
     pub async fn start_with(db: &TestDb, clock: ManualClock) -> Self {
-        let server = start_with_clock(db.config(), Arc::new(clock.clone())).await.unwrap();
+        Self::start_configured(db.config(), clock).await
+    }
+
+    /// A server with this configuration (its database is `config.database_url`).
+    pub async fn start_configured(config: ServerConfig, clock: ManualClock) -> Self {
+        let server = start_with_clock(config, Arc::new(clock.clone())).await.unwrap();
         let base_url = format!("http://{}", server.addr());
         let client = ApiClient::new(&base_url).unwrap();
         Self { server: Some(server), client, base_url, clock }

@@ -76,6 +76,11 @@ impl Backend for SqliteBackend {
     }
 }
 
+/// `SQLITE_FULL` (13) and `SQLITE_IOERR` (10) with any extended code (the primary code is the low byte).
+pub(super) fn is_out_of_space_code(extended_code: i32) -> bool {
+    matches!(extended_code & 0xff, 10 | 13)
+}
+
 impl RowsAffected for SqliteQueryResult {
     fn rows_affected(&self) -> u64 {
         SqliteQueryResult::rows_affected(self)

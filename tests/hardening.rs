@@ -1,0 +1,318 @@
+//! Regression tests of issue 7 (hardening against hostile traffic, faults and operator mistakes): one or
+//! more per finding, over real sockets on 127.0.0.1, on SQLite and on PostgreSQL where the rule touches
+//! SQL. Every flood and fault is bounded in count and time.
+
+#[macro_use]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::server::{PASSWORD, TestDb, TestServer, backup};
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use usercenter::domain::{SecretString, paths};
+
+async fn new_user(db: &TestDb, username: &str) {
+    usercenter::server::create_user(&db.url, username, &SecretString::new(PASSWORD)).await.unwrap();
+}
+
+/// POSTs `body` as JSON and returns the status, the headers and the body as JSON (`Null` if empty).
+async fn post(base_url: &str, path: &str, body: &Value) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let response = reqwest::Client::new().post(format!("{base_url}{path}")).json(body).send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap();
+    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    (status, headers, body)
+}
+
+/// Size of the SQLite database with its WAL.
+fn sqlite_bytes(db: &TestDb) -> u64 {
+    let file = db.sqlite_file.as_ref().unwrap();
+    ["", "-wal"]
+        .iter()
+        .map(|suffix| std::fs::metadata(format!("{}{suffix}", file.display())).map_or(0, |m| m.len()))
+        .sum()
+}
+
+// Finding 1: 600 logins with 60 KB usernames grew the database by ~130 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flood_of_long_usernames_leaves_the_database_as_it_was() {
+    let db = TestDb::sqlite();
+    new_user(&db, "alice").await;
+    let s = TestServer::start(&db).await;
+    // One write first, so the WAL exists and the sizes compare like with like.
+    let (status, _, _) =
+        post(&s.base_url, paths::LOGIN, &json!({"username": "alice", "password": "x"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let before = sqlite_bytes(&db);
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let url = format!("{}{}", s.base_url, paths::LOGIN);
+    for batch in 0..20 {
+        let requests = (0..30).map(|i| {
+            let username = format!("{batch}-{i}-{}", "u".repeat(60 * 1024));
+            http.post(&url).json(&json!({"username": username, "password": "x"})).send()
+        });
+        for response in join_all(requests).await {
+            let response = response.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "invalid_credentials");
+        }
+    }
+    let after = sqlite_bytes(&db);
+    eprintln!(
+        "600 logins with 60 KB usernames in {:?}: database and WAL {before} -> {after} bytes",
+        started.elapsed()
+    );
+    assert!(after <= before + 8 * 1024, "the database grew from {before} to {after} bytes");
+}
+
+// Finding 2: PostgreSQL answered 500 to a username with a NUL byte or over ~2.7 KB.
+on_both_backends!(usernames_that_user_add_refuses_get_invalid_credentials);
+async fn usernames_that_user_add_refuses_get_invalid_credentials(db: &TestDb) {
+    new_user(db, "alice").await;
+    let s = TestServer::start(db).await;
+    let long = "x".repeat(3000);
+    let sixty_five = "y".repeat(65);
+    for username in ["al\u{0}ice", long.as_str(), sixty_five.as_str(), "", "a\u{7}b", "a\nb"] {
+        let (status, headers, body) =
+            post(&s.base_url, paths::LOGIN, &json!({"username": username, "password": PASSWORD})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{username:?}: {body}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        assert_eq!(body["code"], "invalid_credentials", "{body}");
+    }
+    // The owner is not affected.
+    s.login_token("alice").await;
+}
+
+// Finding 3: requests that lost a race for one challenge burnt their backup codes.
+on_both_backends!(backup_codes_raced_on_one_challenge_leave_the_losers_unused);
+async fn backup_codes_raced_on_one_challenge_leave_the_losers_unused(db: &TestDb) {
+    new_user(db, "alice").await;
+    let s = TestServer::start(db).await;
+    let token = s.login_token("alice").await;
+    let (_, confirmed) = s.enable(&token).await;
+    let codes = &confirmed.backup_codes[..4];
+    let challenge = s.challenge("alice").await;
+    let attempts = codes.iter().map(|code| {
+        let client = s.client.clone();
+        let (challenge, input) = (challenge.clone(), backup(code));
+        tokio::spawn(async move { client.second_factor(&challenge, &input).await })
+    });
+    let results: Vec<_> = join_all(attempts).await.into_iter().map(Result::unwrap).collect();
+    let winners: Vec<usize> = (0..4).filter(|&i| results[i].is_ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert_eq!(s.client.me(&token).await.unwrap().two_factor.backup_codes_remaining, 9, "{results:?}");
+    // The three that lost still sign in, each once.
+    for (i, code) in codes.iter().enumerate().filter(|(i, _)| *i != winners[0]) {
+        let challenge = s.challenge("alice").await;
+        let signed_in = s.client.second_factor(&challenge, &backup(code)).await;
+        assert!(signed_in.is_ok(), "code {i}: {signed_in:?}");
+    }
+    assert_eq!(s.client.me(&token).await.unwrap().two_factor.backup_codes_remaining, 6);
+}
+
+/// Reads until the server closes the connection (or `limit` passes); what it sent, and when it closed.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>, Option<Duration>) {
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return (received, Some(started.elapsed())),
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+            Err(_) => return (received, None),
+        }
+    }
+}
+
+/// Asserts that `answer` is a 408 `request_timeout` problem.
+fn is_408(answer: &[u8]) {
+    let text = String::from_utf8_lossy(answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("application/problem+json") && text.contains("\"request_timeout\""), "{text}");
+}
+
+// Finding 4: clients sending one header byte per second held their connections for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slow_header_clients_are_disconnected_within_ten_seconds() {
+    let db = TestDb::sqlite();
+    let s = TestServer::start(&db).await;
+    let addr = s.server.as_ref().unwrap().addr();
+    let clients = (0..20).map(|_| async move {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let started = Instant::now();
+        let request = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+        let mut answer = Vec::new();
+        for byte in request.iter().chain(std::iter::repeat(&b'a')) {
+            if stream.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            let mut buf = [0u8; 1024];
+            match tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await {
+                Err(_) => {}
+                Ok(Ok(0) | Err(_)) => break,
+                Ok(Ok(n)) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    answer.extend(read_until_closed(&mut stream, Duration::from_secs(5)).await.0);
+                    break;
+                }
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                break;
+            }
+        }
+        (started.elapsed(), answer)
+    });
+    let held: Vec<(Duration, Vec<u8>)> = join_all(clients).await;
+    // Part of a request arrived: the answer says why the connection closes.
+    for (_, answer) in &held {
+        is_408(answer);
+    }
+    let longest = held.iter().map(|(kept, _)| *kept).max().unwrap_or_default();
+    eprintln!("20 slow-header clients: the longest was kept {longest:?}");
+    assert!(longest <= Duration::from_secs(12), "a slow-header client was kept {longest:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_keep_alive_connection_is_closed_within_seventy_five_seconds() {
+    let db = TestDb::sqlite();
+    let s = TestServer::start(&db).await;
+    let mut stream = TcpStream::connect(s.server.as_ref().unwrap().addr()).await.unwrap();
+    stream.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let (rest, closed) = read_until_closed(&mut stream, Duration::from_secs(80)).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    let closed = closed.expect("the idle connection was still open after 80 s");
+    eprintln!("an idle keep-alive connection was closed after {closed:?}");
+    assert!(closed <= Duration::from_secs(75), "{closed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_body_gets_408_within_thirty_seconds() {
+    let db = TestDb::sqlite();
+    let s = TestServer::start(&db).await;
+    let mut stream = TcpStream::connect(s.server.as_ref().unwrap().addr()).await.unwrap();
+    let started = Instant::now();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n",
+        paths::LOGIN
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        if stream.write_all(b" ").await.is_err() {
+            break started.elapsed();
+        }
+        match tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await {
+            Err(_) => {}
+            Ok(Ok(0) | Err(_)) => break started.elapsed(),
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+        }
+        if started.elapsed() > Duration::from_secs(40) {
+            panic!("the slow body was still being read after 40 s");
+        }
+    };
+    let text = String::from_utf8_lossy(&received);
+    eprintln!("a slow body was cut off after {closed:?}");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"request_timeout\""), "{text}");
+    assert!(closed <= Duration::from_secs(32), "{closed:?}");
+}
+
+/// A child process that is killed when the test ends, also when it fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// Finding 10: after a burst of logins the server's RSS went from 10 MiB to about 550 MiB.
+#[test]
+fn rss_after_a_login_burst_stays_within_the_argon2_bound() {
+    let db = TestDb::sqlite();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
+    // One account per client: logins of one account from one address would otherwise be in flight
+    // together and hit the throttle (an attempt counts until it succeeds).
+    runtime.block_on(async {
+        for c in 0..64 {
+            new_user(&db, &format!("user-{c}")).await;
+        }
+    });
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_usercenter"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .env("USERCENTER_ANONYMOUS_RATE", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.0.stdout.take().unwrap()), &mut line)
+        .unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
+    let rss = |pid: u32| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().to_owned();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+    };
+    let before = rss(child.0.id());
+    let started = Instant::now();
+    let outcomes = runtime.block_on(async {
+        let mut ok = 0;
+        let mut busy = 0;
+        let clients = (0..64).map(|c| {
+            let url = url.clone();
+            async move {
+                let http = reqwest::Client::new();
+                let mut answers = Vec::new();
+                for i in 0..1000 / 64 + usize::from(c < 1000 % 64) {
+                    // Half right passwords, half unknown users (checked against the dummy hash).
+                    let username = if i % 2 == 0 { format!("user-{c}") } else { format!("nobody-{c}-{i}") };
+                    let response = http
+                        .post(format!("{url}{}", paths::LOGIN))
+                        .json(&json!({"username": username, "password": PASSWORD}))
+                        .send()
+                        .await
+                        .unwrap();
+                    answers.push(response.status());
+                }
+                answers
+            }
+        });
+        for status in join_all(clients).await.into_iter().flatten() {
+            match status {
+                StatusCode::OK | StatusCode::UNAUTHORIZED => ok += 1,
+                StatusCode::SERVICE_UNAVAILABLE => busy += 1,
+                other => panic!("unexpected {other}"),
+            }
+        }
+        (ok, busy)
+    });
+    let elapsed = started.elapsed();
+    std::thread::sleep(Duration::from_secs(1));
+    let after = rss(child.0.id());
+    drop(child);
+    let cores = u64::try_from(std::thread::available_parallelism().map_or(2, |n| n.get())).unwrap();
+    let bound = 64 + 19 * cores;
+    eprintln!(
+        "1000 logins at 64 concurrent clients in {elapsed:?} ({} answered, {} busy): RSS {before} MiB -> \
+         {after} MiB (bound {bound} MiB for {cores} argon2 workers)",
+        outcomes.0, outcomes.1
+    );
+    assert_eq!(outcomes.0 + outcomes.1, 1000);
+    assert!(after <= bound, "RSS {after} MiB is over {bound} MiB");
+}
