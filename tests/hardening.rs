@@ -13,7 +13,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use usercenter::domain::{SecretString, paths};
+use usercenter::client::ClientError;
+use usercenter::domain::{SecondFactorInput, SecretString, paths};
 
 async fn new_user(db: &TestDb, username: &str) {
     usercenter::server::create_user(&db.url, username, &SecretString::new(PASSWORD)).await.unwrap();
@@ -315,4 +316,153 @@ fn rss_after_a_login_burst_stays_within_the_argon2_bound() {
     );
     assert_eq!(outcomes.0 + outcomes.1, 1000);
     assert!(after <= bound, "RSS {after} MiB is over {bound} MiB");
+}
+
+/// A small tmpfs mounted for one test (root only), unmounted when dropped.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    /// `None`, with a note, when not running as root.
+    fn mount(size: &str) -> Option<Self> {
+        let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            eprintln!("skipped: mounting a small tmpfs to fill needs root");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(mounted.success(), "mount -t tmpfs failed");
+        Some(Self(dir))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.0.path()
+    }
+
+    /// Gives the disk to the local PostgreSQL server's user, for a tablespace.
+    fn give_to_postgres(&self) -> bool {
+        std::process::Command::new("chown")
+            .arg("postgres:postgres")
+            .arg(self.path())
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
+    /// Writes a file until the disk is full; its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write as _;
+        let path = self.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(self.0.path()).status();
+    }
+}
+
+// Finding 7: once the disk was full, the right password got 500, also after space was freed: a COMMIT
+// that failed left its connection marked as inside a transaction for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_disk_answers_503_and_the_next_request_after_freeing_space_succeeds() {
+    let Some(disk) = SmallDisk::mount("4m") else { return };
+    let db = TestDb::sqlite_in(disk.path());
+    new_user(&db, "alice").await;
+    let s = TestServer::start(&db).await;
+    let token = s.login_token("alice").await;
+    let (phone, _) = s.enable(&token).await;
+    s.clock.advance(30);
+    let challenge = s.challenge("alice").await;
+    let right_code = phone.code_at(s.now());
+    let wrong = common::server::wrong_code(&right_code);
+    let right_password = json!({"username": "alice", "password": PASSWORD});
+    let filler = disk.fill();
+
+    // A wrong code is counted in a transaction, whose COMMIT finds the disk full; a password login
+    // counts in a single statement. Both answer 503 with Retry-After, again and again, never 500.
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        answers.push(s.client.second_factor(&challenge, &wrong).await.unwrap_err());
+        let (status, headers, body) = post(&s.base_url, paths::LOGIN, &right_password).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(
+            (body["code"].as_str(), headers["content-type"].to_str().unwrap()),
+            (Some("service_unavailable"), "application/problem+json")
+        );
+        let retry = headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap();
+        assert!(retry >= 1 && body["retry_after_s"] == retry, "{body}");
+    }
+    for answer in &answers {
+        assert!(matches!(answer, ClientError::ServiceUnavailable { .. }), "{answers:?}");
+    }
+
+    std::fs::remove_file(filler).unwrap();
+    // Nothing was half-written: the ten wrong codes were not counted, the challenge is still live, and
+    // every pooled connection works again (more requests than connections, each kind of write).
+    let session = s.client.second_factor(&challenge, &SecondFactorInput::Totp(right_code)).await.unwrap();
+    assert_eq!(s.client.me(&session.token).await.unwrap().two_factor.backup_codes_remaining, 10);
+    for i in 0..12 {
+        let body = json!({"username": format!("nobody{i}"), "password": "wrong"});
+        assert_eq!(post(&s.base_url, paths::LOGIN, &body).await.0, StatusCode::UNAUTHORIZED);
+        let challenge = s.challenge("alice").await;
+        let e = s.client.second_factor(&challenge, &wrong).await.unwrap_err();
+        assert!(matches!(e, ClientError::InvalidCode { .. }), "{e:?}");
+        s.clock.advance(30);
+        s.sign_in_with(&challenge, phone.input_at(s.now())).await;
+    }
+}
+
+// Finding 7 on PostgreSQL: the database's files in a tablespace on a small disk; a table that must grow
+// fails with "could not extend file" (SQLSTATE 53100).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_disk_on_postgres_answers_503_and_recovers() {
+    if std::env::var(common::server::POSTGRES_ENV).is_err() {
+        eprintln!("skipped: set {} to run this test against PostgreSQL", common::server::POSTGRES_ENV);
+        return;
+    }
+    // PostgreSQL 15 copies its ~8 MB template into a new database.
+    let Some(disk) = SmallDisk::mount("24m") else { return };
+    if !disk.give_to_postgres() {
+        eprintln!("skipped: no local postgres user to give the small disk to");
+        return;
+    }
+    let Some(db) = TestDb::postgres_in(Some(disk.path())).await else { return };
+    new_user(&db, "alice").await;
+    let s = TestServer::start(&db).await;
+    s.login_token("alice").await;
+    let filler = disk.fill();
+    // New usernames add throttle rows until a page must be added and the disk refuses it.
+    let mut full = None;
+    for i in 0..400 {
+        let body = json!({"username": format!("nobody{i}"), "password": "wrong"});
+        let (status, headers, body) = post(&s.base_url, paths::LOGIN, &body).await;
+        match status {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                full = Some((headers, body));
+                break;
+            }
+            other => panic!("attempt {i}: {other} {body}"),
+        }
+    }
+    let (headers, body) = full.expect("the tablespace never filled up");
+    assert_eq!(body["code"], "service_unavailable", "{body}");
+    assert!(headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    std::fs::remove_file(filler).unwrap();
+    for i in 0..20 {
+        let body = json!({"username": format!("again{i}"), "password": "wrong"});
+        assert_eq!(post(&s.base_url, paths::LOGIN, &body).await.0, StatusCode::UNAUTHORIZED, "{i}");
+    }
+    s.login_token("alice").await;
+    drop(s);
+    drop(db);
 }

@@ -29,7 +29,15 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::sqlite_with(tempfile::tempdir().unwrap())
+    }
+
+    /// A SQLite database in a new folder inside `parent` (a small file system, say).
+    pub fn sqlite_in(parent: &std::path::Path) -> Self {
+        Self::sqlite_with(tempfile::tempdir_in(parent).unwrap())
+    }
+
+    fn sqlite_with(dir: tempfile::TempDir) -> Self {
         let file = dir.path().join("usercenter.db");
         let url = format!("sqlite://{}", file.display());
         let key_file = dir.path().join("usercenter.db.key");
@@ -38,6 +46,12 @@ impl TestDb {
 
     /// A fresh database with a random name, or `None` (with a note) when the variable is unset.
     pub async fn postgres() -> Option<Self> {
+        Self::postgres_in(None).await
+    }
+
+    /// [`TestDb::postgres`] with its files in a new tablespace at `location` (a folder the PostgreSQL
+    /// server can write, on its machine); `None` with a note when that cannot be made.
+    pub async fn postgres_in(location: Option<&std::path::Path>) -> Option<Self> {
         let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
             eprintln!("skipped: set {POSTGRES_ENV} to run this test against PostgreSQL");
             return None;
@@ -45,10 +59,21 @@ impl TestDb {
         let name = format!("uc_test_{:016x}", rand::random::<u64>());
         let mut admin =
             sqlx::PgConnection::connect(&admin_url).await.expect("connect to the test PostgreSQL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        let mut create = format!("CREATE DATABASE {name}");
+        if let Some(location) = location {
+            let made = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE TABLESPACE {name} LOCATION '{}'",
+                location.display()
+            )))
             .execute(&mut admin)
-            .await
-            .unwrap();
+            .await;
+            if let Err(e) = made {
+                eprintln!("skipped: cannot make a tablespace at {} ({e})", location.display());
+                return None;
+            }
+            create.push_str(&format!(" TABLESPACE {name}"));
+        }
+        sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut admin).await.unwrap();
         admin.close().await.unwrap();
         let mut url = reqwest::Url::parse(&admin_url).unwrap();
         url.set_path(&format!("/{name}"));
@@ -92,6 +117,10 @@ impl Drop for TestDb {
             runtime.block_on(async move {
                 let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
                 sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut admin)
+                    .await?;
+                // Made by `postgres_in` under the database's name; usually there is none.
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLESPACE IF EXISTS {name}")))
                     .execute(&mut admin)
                     .await?;
                 admin.close().await

@@ -82,7 +82,10 @@ where
         subject: &str,
         now: i64,
     ) -> anyhow::Result<Throttle> {
-        let counted: Option<i64> = sqlx::query_scalar(COUNT_ATTEMPT)
+        // `fetch_all`, not `fetch_optional`: outside a transaction SQLite commits when the statement
+        // runs to its end, and only then does a failed commit (a full disk) come back as an error; a
+        // statement dropped after its first row is rolled back silently, and the attempt not counted.
+        let counted: Vec<i64> = sqlx::query_scalar(COUNT_ATTEMPT)
             .bind(scope.as_str())
             .bind(subject)
             .bind(now)
@@ -91,9 +94,9 @@ where
             .bind(THROTTLE.first_s)
             .bind(THROTTLE.max_s)
             .bind(scope.decay_s().map_or(i64::MIN, |decay| now - decay))
-            .fetch_optional(&mut *connection)
+            .fetch_all(&mut *connection)
             .await?;
-        if counted.is_some() {
+        if !counted.is_empty() {
             return Ok(Throttle::Allowed);
         }
         let until: Option<Option<i64>> =
