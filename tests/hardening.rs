@@ -466,3 +466,383 @@ async fn a_full_disk_on_postgres_answers_503_and_recovers() {
     drop(s);
     drop(db);
 }
+
+/// A login sent through the trusted proxy at 127.0.0.1 on behalf of the client `from`.
+async fn login_from(
+    s: &TestServer,
+    from: &str,
+    password: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{}", s.base_url, paths::LOGIN))
+        .header("x-forwarded-for", from)
+        .json(&json!({"username": "alice", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+/// A server behind a proxy on 127.0.0.1 (which the tests play), with its own clock.
+async fn behind_proxy(db: &TestDb) -> TestServer {
+    let mut config = db.config();
+    config.trusted_proxies = "127.0.0.1".parse().unwrap();
+    TestServer::start_configured(config, usercenter::server::ManualClock::starting_now()).await
+}
+
+// Finding 5: one wrong password every 15 minutes kept the owner locked out for good.
+on_both_backends!(a_stranger_cannot_lock_the_owner_out);
+async fn a_stranger_cannot_lock_the_owner_out(db: &TestDb) {
+    const STRANGER: &str = "203.0.113.66";
+    const OWNER: &str = "198.51.100.7";
+    new_user(db, "alice").await;
+    let s = behind_proxy(db).await;
+    for _ in 0..5 {
+        assert_eq!(login_from(&s, STRANGER, "guess").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (status, headers, body) = login_from(&s, STRANGER, PASSWORD).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts")));
+    assert_eq!(headers["retry-after"], "30");
+    // The owner, from another address, signs in.
+    assert_eq!(login_from(&s, OWNER, PASSWORD).await.0, StatusCode::OK);
+    // 429 answers are no attempts: ten of them, then the next failure is only the sixth (60 s).
+    for _ in 0..10 {
+        assert_eq!(login_from(&s, STRANGER, "guess").await.0, StatusCode::TOO_MANY_REQUESTS);
+    }
+    s.clock.advance(30);
+    assert_eq!(login_from(&s, STRANGER, "guess").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(login_from(&s, STRANGER, "guess").await.1["retry-after"], "60");
+    // Twelve hours without a new failure: the count starts again from zero.
+    s.clock.advance(12 * 60 * 60);
+    for _ in 0..5 {
+        assert_eq!(login_from(&s, STRANGER, "guess").await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login_from(&s, STRANGER, "guess").await.1["retry-after"], "30");
+    // Rule 11: no raw username in the table, and rows idle for a day are purged (a server purges at
+    // start and every ten minutes).
+    let subjects = db.throttle_subjects().await;
+    assert!(!subjects.is_empty());
+    for subject in &subjects {
+        assert!(!subject.contains("alice") && !subject.contains(STRANGER), "{subject}");
+    }
+    s.clock.advance(24 * 60 * 60 + 1);
+    let _purging = TestServer::start_configured(db.config(), s.clock.clone()).await;
+    let started = Instant::now();
+    while db.scalar("SELECT COUNT(*) FROM throttles").await > 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "idle throttle rows were not purged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// Finding 6: five guesses per back-off forever, 2,888 in 30 days.
+on_both_backends!(the_hundred_and_first_wrong_code_is_locked_until_unlock);
+async fn the_hundred_and_first_wrong_code_is_locked_until_unlock(db: &TestDb) {
+    new_user(db, "alice").await;
+    let s = TestServer::start(db).await;
+    let token = s.login_token("alice").await;
+    let (phone, confirmed) = s.enable(&token).await;
+    let mut challenge = s.challenge("alice").await;
+    let (mut failures, mut waited, mut throttled) = (0, 0, 0);
+    while failures < 100 {
+        let wrong = common::server::wrong_code(&phone.code_at(s.now()));
+        match s.client.second_factor(&challenge, &wrong).await {
+            Err(ClientError::InvalidCode { .. }) => failures += 1,
+            Err(ClientError::TooManyAttempts { retry_after }) => {
+                throttled += 1;
+                let seconds = i64::try_from(retry_after.as_secs()).unwrap();
+                waited += seconds;
+                s.clock.advance(seconds);
+            }
+            Err(ClientError::ChallengeExpired) => challenge = s.challenge("alice").await,
+            other => panic!("after {failures} failures: {other:?}"),
+        }
+    }
+    eprintln!(
+        "100 wrong codes in a row took {:.1} h of back-off ({throttled} answers 429, not counted)",
+        waited as f64 / 3600.0
+    );
+    // Locked: not a back-off (waiting it out changes nothing), and the right code or a backup code too.
+    s.clock.advance(15 * 60);
+    let challenge = s.challenge("alice").await;
+    let right = phone.input_at(s.now());
+    assert_eq!(
+        s.client.second_factor(&challenge, &right).await.unwrap_err(),
+        ClientError::SecondFactorLocked
+    );
+    let (status, headers, body) = post(
+        &s.base_url,
+        paths::SECOND_FACTOR,
+        &json!({"challenge": challenge.expose(), "backup_code": confirmed.backup_codes[0].expose()}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("second_factor_locked")),
+        "{body}"
+    );
+    assert_eq!(headers["content-type"], "application/problem+json");
+    // `usercenter user unlock` lifts it (and the back-off), so the right code works at once.
+    let unlock = |username: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_usercenter"))
+            .args(["user", "unlock", username, "--database", &db.url])
+            .env_remove("USERCENTER_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let unlocked = unlock("alice");
+    assert!(unlocked.status.success(), "{unlocked:?}");
+    assert!(String::from_utf8_lossy(&unlocked.stdout).contains("unlocked alice"), "{unlocked:?}");
+    s.sign_in_with(&challenge, right).await;
+    let again = unlock("alice");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("alice was not locked"), "{again:?}");
+    let nobody = unlock("nobody");
+    assert!(
+        !nobody.status.success() && String::from_utf8_lossy(&nobody.stderr).contains("nobody"),
+        "{nobody:?}"
+    );
+}
+
+#[cfg(unix)]
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+async fn start_error(db: &TestDb) -> String {
+    let clock = std::sync::Arc::new(usercenter::server::ManualClock::starting_now());
+    match usercenter::server::start_with_clock(db.config(), clock).await {
+        Ok(_) => panic!("the server started"),
+        Err(error) => format!("{error:#}"),
+    }
+}
+
+// Finding 8: a key file others can read was accepted silently.
+#[cfg(unix)]
+on_both_backends!(a_key_file_others_can_read_stops_serve);
+#[cfg(unix)]
+async fn a_key_file_others_can_read_stops_serve(db: &TestDb) {
+    // SQLite's key file is made by the first start; PostgreSQL's is given.
+    drop(TestServer::start(db).await);
+    set_mode(&db.key_file, 0o644);
+    let refused = start_error(db).await;
+    let file = db.key_file.display().to_string();
+    assert!(refused.contains(&file) && refused.contains(&format!("chmod 600 {file}")), "{refused}");
+    set_mode(&db.key_file, 0o600);
+    drop(TestServer::start(db).await);
+}
+
+// Finding 8: a wrong key was noticed only when the first 2FA sign-in failed with 500.
+#[cfg(unix)]
+on_both_backends!(a_key_that_does_not_match_the_database_stops_serve);
+#[cfg(unix)]
+async fn a_key_that_does_not_match_the_database_stops_serve(db: &TestDb) {
+    new_user(db, "alice").await;
+    let s = TestServer::start(db).await;
+    let token = s.login_token("alice").await;
+    s.enable(&token).await;
+    drop(s);
+    let right = std::fs::read_to_string(&db.key_file).unwrap();
+    let other: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    std::fs::write(&db.key_file, other + "\n").unwrap();
+    let refused = start_error(db).await;
+    let file = db.key_file.display().to_string();
+    assert!(refused.contains(&file) && refused.contains("does not belong to the database"), "{refused}");
+    assert!(refused.contains("--key-file"), "says what to do: {refused}");
+    // A database from before the check value: its encrypted TOTP secret tells the key.
+    db.execute("DELETE FROM server_key_check").await;
+    let refused = start_error(db).await;
+    assert!(refused.contains("does not belong to the database"), "{refused}");
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM server_key_check").await, 0, "a wrong key is not recorded");
+    std::fs::write(&db.key_file, &right).unwrap();
+    drop(TestServer::start(db).await);
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM server_key_check").await, 1, "the right key is recorded");
+    if db.sqlite_file.is_some() {
+        // The default key file gone: refused, and no new key is made for a database that has one.
+        std::fs::remove_file(&db.key_file).unwrap();
+        let refused = start_error(db).await;
+        assert!(refused.contains(&format!("{file} is missing")), "{refused}");
+        assert!(!db.key_file.exists());
+    }
+}
+
+/// `usercenter serve` on `db` with `args`: its standard error after one request to each of `paths`
+/// and SIGTERM.
+fn serve_once(db: &TestDb, args: &[&str], paths: &[&str]) -> String {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_usercenter"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .args(args)
+        .env_remove("USERCENTER_KEY_FILE")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line)
+        .unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        for path in paths {
+            reqwest::get(format!("{url}{path}")).await.unwrap();
+        }
+    });
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(killed.unwrap().success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+// Findings 8 and 9: a new key file is announced; a token sent as ?access_token= stayed in the log.
+#[test]
+fn serve_announces_a_new_key_file_and_logs_paths_without_query_strings() {
+    let db = TestDb::sqlite();
+    let first = serve_once(
+        &db,
+        &[],
+        &["/v1/health?access_token=s3cret-token-1", "/v1/me?access_token=s3cret-token-2"],
+    );
+    let file = db.key_file.display().to_string();
+    assert!(first.contains(&format!("created the server key file {file}")), "{first}");
+    assert!(first.contains("Back it up together with the database"), "{first}");
+    assert!(first.contains("/v1/health") && first.contains("/v1/me"), "requests are logged: {first}");
+    assert!(!first.contains("s3cret-token") && !first.contains("access_token"), "{first}");
+    let second = serve_once(&db, &[], &[]);
+    assert!(!second.contains("created the server key file"), "{second}");
+}
+
+// Rule 14: answers carry secrets, so none may be cached or sniffed, errors included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_answer_is_no_store_and_nosniff() {
+    let db = TestDb::sqlite();
+    new_user(&db, "alice").await;
+    let mut config = db.config();
+    config.anonymous_rate = 1;
+    let s = TestServer::start_configured(config, usercenter::server::ManualClock::starting_now()).await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base_url);
+    let login =
+        |body: String| http.post(url(paths::LOGIN)).header("content-type", "application/json").body(body);
+    let requests = vec![
+        http.get(url(paths::HEALTH)),
+        http.get(url(paths::ME)),
+        http.get(url("/v1/nothing")),
+        http.delete(url(paths::LOGIN)),
+        login("{not json".into()),
+        login(format!(r#"{{"username":"alice","password":"{}"}}"#, "x".repeat(70 * 1024))),
+        login(json!({"username": "alice", "password": PASSWORD}).to_string()),
+        login(json!({"username": "alice", "password": "wrong"}).to_string()),
+        login(json!({"username": "alice", "password": "wrong"}).to_string()),
+        login(json!({"username": "alice", "password": "wrong"}).to_string()),
+        login(json!({"username": "alice", "password": "wrong"}).to_string()),
+    ];
+    let mut statuses = Vec::new();
+    for request in requests {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        assert_eq!(response.headers()["cache-control"], "no-store", "{status}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{status}");
+        statuses.push(status.as_u16());
+    }
+    // The rate of 1 per second (bursts of 5) counts every login, malformed ones too: the 6th is 429.
+    assert_eq!(statuses, [200, 401, 404, 405, 400, 413, 200, 401, 401, 429, 429], "{statuses:?}");
+}
+
+// Rule 9: one budget per client address for login and second factor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_anonymous_rate_limit_is_per_address_and_shared_by_login_and_second_factor() {
+    let db = TestDb::sqlite();
+    new_user(&db, "alice").await;
+    let mut config = db.config();
+    config.trusted_proxies = "127.0.0.1".parse().unwrap();
+    config.anonymous_rate = 1;
+    let s = TestServer::start_configured(config, usercenter::server::ManualClock::starting_now()).await;
+    let http = reqwest::Client::new();
+    let send = |path: &'static str, from: &'static str, body: Value| {
+        http.post(format!("{}{path}", s.base_url)).header("x-forwarded-for", from).json(&body).send()
+    };
+    let code = json!({"challenge": "made-up", "code": "123456"});
+    let wrong = json!({"username": "alice", "password": "wrong"});
+    // A burst of 5 (5 × 1 per second), logins and second factors together.
+    for i in 0..5 {
+        let (path, body) = if i % 2 == 0 { (paths::LOGIN, &wrong) } else { (paths::SECOND_FACTOR, &code) };
+        assert_eq!(send(path, "203.0.113.1", body.clone()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    for path in [paths::SECOND_FACTOR, paths::LOGIN] {
+        let limited = send(path, "203.0.113.1", wrong.clone()).await.unwrap();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()["retry-after"], "1");
+        let body: Value = limited.json().await.unwrap();
+        assert_eq!(
+            (body["code"].as_str(), body["retry_after_s"].as_u64()),
+            (Some("too_many_requests"), Some(1))
+        );
+    }
+    // Not counted as login attempts: three wrong passwords were.
+    assert_eq!(db.scalar("SELECT MAX(failures) FROM throttles").await, 3);
+    // Another address has its own budget; other endpoints are not limited.
+    assert_eq!(
+        send(paths::LOGIN, "198.51.100.2", wrong.clone()).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let health =
+        http.get(format!("{}{}", s.base_url, paths::HEALTH)).header("x-forwarded-for", "203.0.113.1");
+    assert_eq!(health.send().await.unwrap().status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        send(paths::LOGIN, "203.0.113.1", wrong.clone()).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Whether the server closed `stream` without answering within `limit`.
+async fn closed_unanswered(stream: &mut TcpStream, limit: Duration) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(tokio::time::timeout(limit, stream.read(&mut buf)).await, Ok(Ok(0) | Err(_)))
+}
+
+/// A connection that has had one answer and stays open.
+async fn open_connection(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 1024];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    stream
+}
+
+// Finding 4 (descriptors): about a thousand idle connections from one client took the server down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_address_holds_at_most_max_connections_per_address() {
+    let db = TestDb::sqlite();
+    let mut config = db.config();
+    config.max_connections_per_address = 3;
+    let s =
+        TestServer::start_configured(config.clone(), usercenter::server::ManualClock::starting_now()).await;
+    let addr = s.server.as_ref().unwrap().addr();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(open_connection(addr).await);
+    }
+    let mut extra = TcpStream::connect(addr).await.unwrap();
+    assert!(closed_unanswered(&mut extra, Duration::from_secs(2)).await, "the fourth connection stayed open");
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    held.push(open_connection(addr).await);
+    // A trusted proxy carries many clients: it is exempt.
+    config.trusted_proxies = "127.0.0.1".parse().unwrap();
+    let proxied = TestServer::start_configured(config, usercenter::server::ManualClock::starting_now()).await;
+    let mut many = Vec::new();
+    for _ in 0..8 {
+        many.push(open_connection(proxied.server.as_ref().unwrap().addr()).await);
+    }
+    // And the open-file limit was raised to the hard limit at start.
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let open_files = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    let numbers: Vec<&str> = open_files.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers[0], numbers[1], "{open_files}");
+}

@@ -108,6 +108,44 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Runs `sql` (a query for one integer) directly on the database, as an operator would.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.postgres.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut connection).await.unwrap()
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut connection).await.unwrap()
+        }
+    }
+
+    /// Runs a statement directly on the database.
+    pub async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.postgres.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query(sql).execute(&mut connection).await.unwrap();
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query(sql).execute(&mut connection).await.unwrap();
+        }
+    }
+
+    /// Every text value of the throttle table, to look for raw usernames.
+    pub async fn throttle_subjects(&self) -> Vec<String> {
+        let sql = "SELECT subject FROM throttles";
+        if self.postgres.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut connection).await.unwrap()
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut connection).await.unwrap()
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some((admin_url, name)) = self.postgres.take() else { return };
