@@ -44,7 +44,13 @@ pub struct ServeArgs {
     #[arg(long, env = "USERCENTER_KEY_FILE")]
     pub key_file: Option<PathBuf>,
     /// Reverse proxies (CIDR[,CIDR…]) whose X-Forwarded-For names the client address; default: none
-    #[arg(long, env = "USERCENTER_TRUSTED_PROXIES", value_name = "CIDR,…", default_value = "")]
+    #[arg(
+        long,
+        env = "USERCENTER_TRUSTED_PROXIES",
+        value_name = "CIDR,…",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub trusted_proxies: TrustedProxies,
     /// Login and second-factor requests per second per client address (bursts of 5×N); 0 turns it off
     #[arg(long, env = "USERCENTER_ANONYMOUS_RATE", value_name = "N", default_value_t = super::DEFAULT_ANONYMOUS_RATE)]
