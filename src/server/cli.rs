@@ -108,6 +108,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         anonymous_rate: args.anonymous_rate,
         max_connections_per_address: args.max_connections_per_address,
     };
+    let mut signal = ShutdownSignal::listen()?;
     let server = super::start(config).await?;
     if let Some(key_file) = server.created_key_file() {
         // Rule 15: said once, where the operator looks, whatever the log level.
@@ -125,7 +126,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     drop(stdout);
     tracing::info!(addr = %server.addr(), "serving");
 
-    shutdown_signal().await?;
+    signal.received().await?;
     tracing::info!("shutting down");
     server.shutdown().await?;
     tracing::info!("stopped");
@@ -185,19 +186,41 @@ fn ask_twice(mut ask: impl FnMut(&str) -> std::io::Result<String>) -> anyhow::Re
     Ok(SecretString::new(first.as_str()))
 }
 
-async fn shutdown_signal() -> anyhow::Result<()> {
+/// Ctrl-C or SIGTERM, listened for from its creation: made before the address is printed, so a
+/// supervisor that signals as soon as it reads the address still gets a clean stop.
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("cannot listen for Ctrl-C"),
-            _ = terminate.recv() => Ok(()),
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn listen() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")
+
+    async fn received(&mut self) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => Ok(()),
+                _ = self.terminate.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")
+        }
     }
 }
 
