@@ -28,7 +28,7 @@ pub async fn run() -> anyhow::Result<()> {
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         database_url,
         issuer: DEMO_ISSUER.to_owned(),
-        key_file: None,
+        ..ServerConfig::default()
     })
     .await
     .context("cannot start the demo server")?;

@@ -2,6 +2,7 @@
 //! Every scenario runs on SQLite, and on PostgreSQL when USERCENTER_TEST_POSTGRES_URL is set (a fresh
 //! database per test); without it the PostgreSQL variants print a skip note and pass.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -14,25 +15,6 @@ use serde_json::{Value, json};
 use usercenter::client::ClientError;
 use usercenter::domain::{LoginResponse, SecondFactorInput, SecretString, paths};
 use usercenter::server::ManualClock;
-
-/// Runs `scenario` on SQLite (`sqlite`) and on PostgreSQL (`postgres`).
-macro_rules! on_both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::$name(&super::TestDb::sqlite()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                if let Some(db) = super::TestDb::postgres().await {
-                    super::$name(&db).await;
-                }
-            }
-        }
-    };
-}
 
 async fn new_user(db: &TestDb, username: &str) {
     usercenter::server::create_user(&db.url, username, &SecretString::new(PASSWORD)).await.unwrap();

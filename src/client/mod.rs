@@ -20,6 +20,11 @@ pub use self::url::is_insecure_url;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Idle pooled connections are dropped before the server closes them (after 10 s), so a request is
+/// never sent on a connection the server is closing at that moment.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Retry-After assumed for a 503 that does not say.
+const RETRY_UNAVAILABLE_S: u64 = 5;
 
 /// Every way a call can fail, typed by the problem `code` the server sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +42,14 @@ pub enum ClientError {
     ChallengeExpired,
     #[error("Too many attempts. Try again in {} s.", retry_after.as_secs())]
     TooManyAttempts { retry_after: Duration },
+    /// Too many requests from this address (the server's anonymous rate limit).
+    #[error("Too many requests. Try again in {} s.", retry_after.as_secs())]
+    TooManyRequests { retry_after: Duration },
+    #[error("Too many wrong codes: ask an administrator to unlock your account.")]
+    SecondFactorLocked,
+    /// The server is out of capacity or disk space; nothing was done.
+    #[error("The server cannot take the request now. Try again in {} s.", retry_after.as_secs())]
+    ServiceUnavailable { retry_after: Duration },
     #[error("Your session has ended. Sign in again.")]
     Unauthorized,
     #[error("Two-factor authentication is already on.")]
@@ -90,6 +103,7 @@ impl ApiClient {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("usercenter/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Protocol { url: base_url.clone(), detail: e.to_string() })?;
@@ -283,6 +297,10 @@ pub fn error_from_answer(url: &str, answer: &ErrorAnswer<'_>) -> ClientError {
             429 => {
                 ClientError::TooManyAttempts { retry_after: Duration::from_secs(retry_header.unwrap_or(30)) }
             }
+            // A proxy in front of the server may answer 503 itself.
+            503 => ClientError::ServiceUnavailable {
+                retry_after: Duration::from_secs(retry_header.unwrap_or(RETRY_UNAVAILABLE_S)),
+            },
             401 => ClientError::Unauthorized,
             _ => ClientError::Protocol { url: url.to_owned(), detail: format!("HTTP {status}: {detail}") },
         };
@@ -299,15 +317,19 @@ impl ClientError {
         server_date: Option<OffsetDateTime>,
         retry_header: Option<u64>,
     ) -> Self {
+        let retry_after =
+            |default: u64| Duration::from_secs(retry_header.or(problem.retry_after_s).unwrap_or(default));
         match problem.code {
             ErrorCode::InvalidCredentials => ClientError::InvalidCredentials,
             ErrorCode::InvalidPassword => ClientError::InvalidPassword,
             ErrorCode::InvalidCode => ClientError::InvalidCode { server_date },
             ErrorCode::CodeAlreadyUsed => ClientError::CodeAlreadyUsed,
             ErrorCode::ChallengeExpired => ClientError::ChallengeExpired,
-            ErrorCode::TooManyAttempts => {
-                let secs = retry_header.or(problem.retry_after_s).unwrap_or(30);
-                ClientError::TooManyAttempts { retry_after: Duration::from_secs(secs) }
+            ErrorCode::TooManyAttempts => ClientError::TooManyAttempts { retry_after: retry_after(30) },
+            ErrorCode::TooManyRequests => ClientError::TooManyRequests { retry_after: retry_after(1) },
+            ErrorCode::SecondFactorLocked => ClientError::SecondFactorLocked,
+            ErrorCode::ServiceUnavailable => {
+                ClientError::ServiceUnavailable { retry_after: retry_after(RETRY_UNAVAILABLE_S) }
             }
             ErrorCode::Unauthorized => ClientError::Unauthorized,
             ErrorCode::AlreadyEnabled => ClientError::AlreadyEnabled,
@@ -318,6 +340,8 @@ impl ClientError {
             | ErrorCode::NotFound
             | ErrorCode::MethodNotAllowed
             | ErrorCode::InternalError
+            // The request did not arrive in time: shown as the server's words, like a 500.
+            | ErrorCode::RequestTimeout
             | ErrorCode::Unknown => {
                 ClientError::Server { status, code: problem.code, detail: shown_text(&problem.detail) }
             }
@@ -428,6 +452,19 @@ mod tests {
             ClientError::from_problem(problem(ErrorCode::InvalidRequest), 400, None, None),
             ClientError::InvalidRequest { detail: "detail".into() }
         );
+        let limited = Problem { retry_after_s: Some(2), ..problem(ErrorCode::TooManyRequests) };
+        assert_eq!(
+            ClientError::from_problem(limited, 429, None, None),
+            ClientError::TooManyRequests { retry_after: Duration::from_secs(2) }
+        );
+        let unavailable = problem(ErrorCode::ServiceUnavailable);
+        assert_eq!(
+            ClientError::from_problem(unavailable, 503, None, Some(30)),
+            ClientError::ServiceUnavailable { retry_after: Duration::from_secs(30) }
+        );
+        let locked = ClientError::from_problem(problem(ErrorCode::SecondFactorLocked), 403, None, None);
+        assert_eq!(locked, ClientError::SecondFactorLocked);
+        assert_eq!(locked.to_string(), "Too many wrong codes: ask an administrator to unlock your account.");
     }
 
     #[tokio::test]

@@ -22,6 +22,14 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     InternalError,
+    /// v1.1 rule 9: the anonymous rate limit of one client address.
+    TooManyRequests,
+    /// v1.1 rule 10: 100 wrong second factors in a row; an administrator must unlock the account.
+    SecondFactorLocked,
+    /// v1.1 rule 13: the request was not sent in time.
+    RequestTimeout,
+    /// v1.1 rule 16 (a full disk) and a full password-hashing queue.
+    ServiceUnavailable,
     /// A code this version does not know (a newer server); kept so old clients still show the text.
     /// Last, so that every known code's discriminant is its index in [`ErrorCode::KNOWN`].
     Unknown,
@@ -29,7 +37,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code this version knows, in declaration order.
-    pub const KNOWN: [ErrorCode; 15] = [
+    pub const KNOWN: [ErrorCode; 19] = [
         ErrorCode::InvalidRequest,
         ErrorCode::Unauthorized,
         ErrorCode::InvalidCredentials,
@@ -45,6 +53,10 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::InternalError,
+        ErrorCode::TooManyRequests,
+        ErrorCode::SecondFactorLocked,
+        ErrorCode::RequestTimeout,
+        ErrorCode::ServiceUnavailable,
     ];
 
     /// The one table of the API's errors: (code as sent, HTTP status, short title).
@@ -65,6 +77,10 @@ impl ErrorCode {
             ErrorCode::NotFound => ("not_found", 404, "Not found"),
             ErrorCode::MethodNotAllowed => ("method_not_allowed", 405, "Method not allowed"),
             ErrorCode::InternalError => ("internal_error", 500, "Internal error"),
+            ErrorCode::TooManyRequests => ("too_many_requests", 429, "Too many requests"),
+            ErrorCode::SecondFactorLocked => ("second_factor_locked", 403, "Second factor locked"),
+            ErrorCode::RequestTimeout => ("request_timeout", 408, "Request timeout"),
+            ErrorCode::ServiceUnavailable => ("service_unavailable", 503, "Service unavailable"),
             // Never sent by this server; a client shows the status it actually got.
             ErrorCode::Unknown => ("unknown", 500, "Unknown error"),
         }
@@ -118,7 +134,8 @@ pub struct Problem {
     pub code: ErrorCode,
     pub title: String,
     pub detail: String,
-    /// Present on 429 `too_many_attempts`; mirrors the `Retry-After` header.
+    /// Present on 429 (`too_many_attempts`, `too_many_requests`) and 503 `service_unavailable`; mirrors
+    /// the `Retry-After` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_s: Option<u64>,
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::ServerConfig;
+use super::{ServerConfig, TrustedProxies, Unlock};
 use crate::domain::SecretString;
 
 /// The database used when none is given: `usercenter.db` in the current directory (its key file is
@@ -39,9 +39,26 @@ pub struct ServeArgs {
     /// Name shown in authenticator apps next to the account
     #[arg(long, env = "USERCENTER_ISSUER", default_value = "usercenter")]
     pub issuer: String,
-    /// Server key file (64 hex characters); default for SQLite: <database file>.key, created with mode 0600
+    /// Server key file (64 hex characters, mode 0600); default for SQLite: <database file>.key, created
+    /// on first start
     #[arg(long, env = "USERCENTER_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// Reverse proxies (CIDR[,CIDR…]) whose X-Forwarded-For names the client address; default: none
+    #[arg(
+        long,
+        env = "USERCENTER_TRUSTED_PROXIES",
+        value_name = "CIDR,…",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub trusted_proxies: TrustedProxies,
+    /// Login and second-factor requests per second per client address (bursts of 5×N); 0 turns it off
+    #[arg(long, env = "USERCENTER_ANONYMOUS_RATE", value_name = "N", default_value_t = super::DEFAULT_ANONYMOUS_RATE)]
+    pub anonymous_rate: u32,
+    /// Open connections per client address (trusted proxies exempt); further ones are closed at once
+    #[arg(long, value_name = "N", default_value_t = super::http::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: u32,
 }
 
 #[derive(clap::Subcommand)]
@@ -58,6 +75,12 @@ pub enum UserCommand {
     /// Turn two-factor authentication off for someone who lost both phone and backup codes
     #[command(name = "reset-2fa")]
     Reset2fa {
+        username: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Let an account use its second factor again after 100 wrong codes in a row locked it
+    Unlock {
         username: String,
         #[command(flatten)]
         database: DatabaseArg,
@@ -81,15 +104,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database_url: args.database.url,
         issuer: args.issuer,
         key_file: args.key_file,
+        trusted_proxies: args.trusted_proxies,
+        anonymous_rate: args.anonymous_rate,
+        max_connections_per_address: args.max_connections_per_address,
     };
+    let mut signal = ShutdownSignal::listen()?;
     let server = super::start(config).await?;
+    if let Some(key_file) = server.created_key_file() {
+        // Rule 15: said once, where the operator looks, whatever the log level.
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(
+            stderr,
+            "usercenter: created the server key file {} (mode 0600). Back it up together with the \
+             database: without it, nobody with two-factor authentication can sign in.",
+            key_file.display()
+        );
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on http://{}", server.addr()).context("cannot write to standard output")?;
     stdout.flush().context("cannot write to standard output")?;
     drop(stdout);
     tracing::info!(addr = %server.addr(), "serving");
 
-    shutdown_signal().await?;
+    signal.received().await?;
     tracing::info!("shutting down");
     server.shutdown().await?;
     tracing::info!("stopped");
@@ -107,6 +144,15 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Reset2fa { username, database } => {
             super::reset_two_factor(&database.url, &username).await?;
             println!("two-factor authentication is off for {username}; their sessions were signed out");
+            Ok(())
+        }
+        UserCommand::Unlock { username, database } => {
+            match super::unlock_second_factor(&database.url, &username).await? {
+                Unlock::Unlocked => println!("unlocked {username}: their second factor works again"),
+                Unlock::WasNotLocked | Unlock::NoSuchUser => {
+                    println!("{username} was not locked; their count of wrong codes starts again from zero");
+                }
+            }
             Ok(())
         }
     }
@@ -140,19 +186,41 @@ fn ask_twice(mut ask: impl FnMut(&str) -> std::io::Result<String>) -> anyhow::Re
     Ok(SecretString::new(first.as_str()))
 }
 
-async fn shutdown_signal() -> anyhow::Result<()> {
+/// Ctrl-C or SIGTERM, listened for from its creation: made before the address is printed, so a
+/// supervisor that signals as soon as it reads the address still gets a clean stop.
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("cannot listen for Ctrl-C"),
-            _ = terminate.recv() => Ok(()),
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn listen() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")
+
+    async fn received(&mut self) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => Ok(()),
+                _ = self.terminate.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")
+        }
     }
 }
 

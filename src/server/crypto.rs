@@ -29,6 +29,8 @@ pub enum HashKind {
     SessionToken,
     Challenge,
     BackupCode,
+    /// The login throttle's subject: a client address and a username (rule 11: never stored raw).
+    LoginThrottle,
 }
 
 impl HashKind {
@@ -37,6 +39,7 @@ impl HashKind {
             HashKind::SessionToken => b"session-token",
             HashKind::Challenge => b"login-challenge",
             HashKind::BackupCode => b"backup-code",
+            HashKind::LoginThrottle => b"login-throttle",
         }
     }
 }
@@ -46,6 +49,9 @@ impl HashKind {
 pub struct Keys {
     encryption: Zeroizing<[u8; KEY_LEN]>,
     lookup: Zeroizing<[u8; KEY_LEN]>,
+    /// Stored in the database, so a server started with another key notices (rule 15). Derived under its
+    /// own label, it tells nothing about the other sub-keys.
+    check: [u8; KEY_LEN],
 }
 
 impl std::fmt::Debug for Keys {
@@ -59,7 +65,21 @@ impl Keys {
         Self {
             encryption: derive(master, b"usercenter v1 totp-secret encryption"),
             lookup: derive(master, b"usercenter v1 lookup hash"),
+            check: *derive(master, b"usercenter v1 key check value"),
         }
+    }
+
+    /// The value the database keeps to recognise this key.
+    pub fn check_value(&self) -> &[u8] {
+        &self.check
+    }
+
+    /// The login throttle's subject for `username` from the client address `address`: a keyed hash in
+    /// hexadecimal, so the table never holds a raw username and its rows have one small size.
+    pub fn login_throttle_subject(&self, address: &str, username: &str) -> String {
+        // Neither part can hold a newline: addresses are printed by us, usernames are checked first.
+        let hash = self.lookup_hash(HashKind::LoginThrottle, &format!("{address}\n{username}"));
+        hash.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// A fresh random key, for a throwaway in-memory database.
@@ -150,12 +170,24 @@ pub fn random_backup_code() -> BackupCode {
     }
 }
 
-/// Where the key comes from: the given file, or (SQLite only) `<database file>.key`, created if missing.
+/// The server key as loaded by [`load_server_key`].
+pub struct ServerKey {
+    pub keys: Keys,
+    /// The key file, unless the key is a random one for an in-memory database.
+    pub file: Option<PathBuf>,
+    /// True when the file was created just now (the operator must back it up).
+    pub created: bool,
+}
+
+/// Where the key comes from: the given file, or (SQLite only) `<database file>.key`, created if missing
+/// and `may_create` (false when the database already records a key: a missing file is then an error).
+/// A key file that group or others may access is refused (rule 15).
 pub fn load_server_key(
     key_file: Option<&Path>,
     sqlite_file: Option<&Path>,
     is_postgres: bool,
-) -> anyhow::Result<Keys> {
+    may_create: bool,
+) -> anyhow::Result<ServerKey> {
     let path: PathBuf = match (key_file, sqlite_file) {
         (Some(path), _) => path.to_path_buf(),
         (None, _) if is_postgres => anyhow::bail!(
@@ -163,11 +195,20 @@ pub fn load_server_key(
              (create one with `openssl rand -hex 32 > PATH; chmod 600 PATH`; share it between the servers)"
         ),
         (None, Some(db)) => default_key_path(db),
-        (None, None) => return Ok(Keys::random()),
+        (None, None) => return Ok(ServerKey { keys: Keys::random(), file: None, created: false }),
     };
-    let master =
-        if path.exists() || key_file.is_some() { read_key_file(&path)? } else { create_key_file(&path)? };
-    Ok(Keys::from_master(&master))
+    if key_file.is_some() || path.exists() {
+        let master = read_key_file(&path)?;
+        return Ok(ServerKey { keys: Keys::from_master(&master), file: Some(path), created: false });
+    }
+    anyhow::ensure!(
+        may_create,
+        "the key file {} is missing, but the database was set up with a key: restore the key file from \
+         the backup made with the database (or pass the right one with --key-file)",
+        path.display()
+    );
+    let (master, created) = create_key_file(&path)?;
+    Ok(ServerKey { keys: Keys::from_master(&master), file: Some(path), created })
 }
 
 /// `<database file>.key`, beside the database.
@@ -178,6 +219,7 @@ pub fn default_key_path(db: &Path) -> PathBuf {
 }
 
 fn read_key_file(path: &Path) -> anyhow::Result<Zeroizing<[u8; KEY_LEN]>> {
+    check_private(path)?;
     let text = Zeroizing::new(
         std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the key file {}", path.display()))?,
@@ -196,7 +238,30 @@ fn parse_key(hex: &str) -> anyhow::Result<Zeroizing<[u8; KEY_LEN]>> {
     Ok(key)
 }
 
-fn create_key_file(path: &Path) -> anyhow::Result<Zeroizing<[u8; KEY_LEN]>> {
+/// Like sshd with its host keys: a key file that group or others may read (or write) is refused.
+#[cfg(unix)]
+fn check_private(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("cannot read the key file {}", path.display()))?;
+    let mode = metadata.permissions().mode() & 0o777;
+    anyhow::ensure!(
+        mode & 0o077 == 0,
+        "the key file {path} can be accessed by group or others (mode {mode:03o}): it must be private to \
+         the server's user. Run `chmod 600 {path}` and start again",
+        path = path.display()
+    );
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// A new random key in a new file (mode 0600); `false` if another process created the file first and
+/// its key was read instead.
+fn create_key_file(path: &Path) -> anyhow::Result<(Zeroizing<[u8; KEY_LEN]>, bool)> {
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
     rand::fill(&mut key[..]);
     let hex = Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n");
@@ -212,10 +277,10 @@ fn create_key_file(path: &Path) -> anyhow::Result<Zeroizing<[u8; KEY_LEN]>> {
             file.write_all(hex.as_bytes())
                 .and_then(|()| file.sync_all())
                 .with_context(|| format!("cannot write the key file {}", path.display()))?;
-            Ok(key)
+            Ok((key, true))
         }
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_key_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok((read_key_file(path)?, false)),
         Err(e) => Err(e).with_context(|| format!("cannot create the key file {}", path.display())),
     }
 }
@@ -261,15 +326,21 @@ mod tests {
         let db = dir.path().join("app.db");
         let path = default_key_path(&db);
         assert_eq!(path, dir.path().join("app.db.key"));
-        let keys = load_server_key(None, Some(&db), false).unwrap();
+        let loaded = load_server_key(None, Some(&db), false, true).unwrap();
+        assert!(loaded.created);
+        assert_eq!(loaded.file.as_deref(), Some(path.as_path()));
+        let keys = loaded.keys;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
-        let again = load_server_key(None, Some(&db), false).unwrap();
+        let again = load_server_key(None, Some(&db), false, true).unwrap();
+        assert!(!again.created);
+        assert_eq!(keys.check_value(), again.keys.check_value());
+        let again = again.keys;
         assert_eq!(keys.lookup_hash(HashKind::Challenge, "c"), again.lookup_hash(HashKind::Challenge, "c"));
-        let explicit = load_server_key(Some(&path), None, true).unwrap();
+        let explicit = load_server_key(Some(&path), None, true, false).unwrap().keys;
         assert_eq!(
             keys.lookup_hash(HashKind::Challenge, "c"),
             explicit.lookup_hash(HashKind::Challenge, "c")
@@ -278,13 +349,56 @@ mod tests {
 
     #[test]
     fn postgres_needs_a_key_file_and_bad_files_are_refused() {
-        let err = load_server_key(None, None, true).unwrap_err().to_string();
+        let err = load_server_key(None, None, true, true).err().unwrap().to_string();
         assert!(err.contains("--key-file"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("bad.key");
         std::fs::write(&bad, "not hex").unwrap();
-        assert!(load_server_key(Some(&bad), None, false).is_err());
+        set_mode(&bad, 0o600);
+        assert!(load_server_key(Some(&bad), None, false, true).is_err());
         let missing = dir.path().join("missing.key");
-        assert!(load_server_key(Some(&missing), None, false).is_err(), "a given key file must exist");
+        assert!(load_server_key(Some(&missing), None, false, true).is_err(), "a given key file must exist");
+        let db = dir.path().join("known.db");
+        let refused = load_server_key(None, Some(&db), false, false).err().unwrap().to_string();
+        assert!(refused.contains("known.db.key is missing"), "{refused}");
+        assert!(!default_key_path(&db).exists(), "no key file is made for a database that has a key");
+    }
+
+    #[cfg(unix)]
+    fn set_mode(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[cfg(not(unix))]
+    fn set_mode(_path: &Path, _mode: u32) {}
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.key");
+        std::fs::write(&path, format!("{}\n", "ab".repeat(32))).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o620] {
+            set_mode(&path, mode);
+            let refused = load_server_key(Some(&path), None, true, false).err().unwrap().to_string();
+            assert!(refused.contains(&format!("chmod 600 {}", path.display())), "{refused}");
+            assert!(refused.contains(&format!("mode {mode:03o}")), "{refused}");
+        }
+        for mode in [0o600, 0o400] {
+            set_mode(&path, mode);
+            assert!(load_server_key(Some(&path), None, true, false).is_ok(), "{mode:o}");
+        }
+    }
+
+    #[test]
+    fn login_throttle_subjects_are_keyed_and_hide_the_username() {
+        let keys = Keys::from_master(&[1; 32]);
+        let subject = keys.login_throttle_subject("192.0.2.1", "alice");
+        assert_eq!(subject.len(), 64);
+        assert!(!subject.contains("alice"));
+        assert_ne!(subject, keys.login_throttle_subject("192.0.2.2", "alice"));
+        assert_ne!(subject, keys.login_throttle_subject("192.0.2.1", "alicf"));
+        assert_ne!(subject, Keys::from_master(&[2; 32]).login_throttle_subject("192.0.2.1", "alice"));
     }
 }

@@ -20,7 +20,9 @@ pub enum ApiError {
     InvalidCode,
     CodeAlreadyUsed,
     ChallengeExpired,
-    TooManyAttempts { retry_after: Duration },
+    TooManyAttempts {
+        retry_after: Duration,
+    },
     InvalidPassword,
     AlreadyEnabled,
     NoPendingEnrollment,
@@ -28,6 +30,18 @@ pub enum ApiError {
     PayloadTooLarge,
     NotFound,
     MethodNotAllowed,
+    /// Rule 9: the client address used up its anonymous budget.
+    TooManyRequests {
+        retry_after: Duration,
+    },
+    /// Rule 10: the account's second factor is locked until `usercenter user unlock`.
+    SecondFactorLocked,
+    /// Rule 13: the request was not complete within its time; the connection closes after the answer.
+    RequestTimeout,
+    /// Rule 16 (the database is out of space) and a full password-hashing queue: try again later.
+    ServiceUnavailable {
+        retry_after: Duration,
+    },
     Internal(anyhow::Error),
 }
 
@@ -75,6 +89,34 @@ impl ApiError {
             ApiError::MethodNotAllowed => {
                 (ErrorCode::MethodNotAllowed, "This path does not accept that method.".into())
             }
+            ApiError::TooManyRequests { retry_after } => (
+                ErrorCode::TooManyRequests,
+                format!(
+                    "Too many requests from your address. Try again in {} seconds.",
+                    retry_after.as_secs()
+                )
+                .into(),
+            ),
+            ApiError::SecondFactorLocked => (
+                ErrorCode::SecondFactorLocked,
+                "Too many wrong codes: ask an administrator to unlock your account.".into(),
+            ),
+            ApiError::RequestTimeout => (
+                ErrorCode::RequestTimeout,
+                format!(
+                    "The request was not received within {} seconds. Send it again.",
+                    crate::server::http::REQUEST_TIMEOUT.as_secs()
+                )
+                .into(),
+            ),
+            ApiError::ServiceUnavailable { retry_after } => (
+                ErrorCode::ServiceUnavailable,
+                format!(
+                    "The server cannot take this request now. Try again in {} seconds.",
+                    retry_after.as_secs()
+                )
+                .into(),
+            ),
             ApiError::Internal(_) => {
                 (ErrorCode::InternalError, "The server failed to handle the request. Try again later.".into())
             }
@@ -83,10 +125,19 @@ impl ApiError {
 }
 
 impl From<anyhow::Error> for ApiError {
+    /// A database that is out of space (or failing to write) is 503 with Retry-After, not 500: the
+    /// request changed nothing and may be sent again once space is free (rule 16).
     fn from(error: anyhow::Error) -> Self {
+        if crate::server::store::is_out_of_space(&error) {
+            tracing::warn!(error = %format!("{error:#}"), "the database cannot write: answering 503");
+            return ApiError::ServiceUnavailable { retry_after: OUT_OF_SPACE_RETRY };
+        }
         ApiError::Internal(error)
     }
 }
+
+/// Retry-After of a 503 for a database out of space: long enough for an operator to notice.
+const OUT_OF_SPACE_RETRY: Duration = Duration::from_secs(30);
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -115,7 +166,9 @@ impl IntoResponse for ApiError {
         let (code, detail) = self.code_and_detail();
         let mut problem = Problem::for_code(code, detail);
         let retry_after = match &self {
-            ApiError::TooManyAttempts { retry_after } => Some(retry_after.as_secs().max(1)),
+            ApiError::TooManyAttempts { retry_after }
+            | ApiError::TooManyRequests { retry_after }
+            | ApiError::ServiceUnavailable { retry_after } => Some(retry_after.as_secs().max(1)),
             _ => None,
         };
         problem.retry_after_s = retry_after;
@@ -126,6 +179,10 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if matches!(self, ApiError::RequestTimeout) {
+            // The rest of the request may still be on its way: this connection cannot be reused.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
@@ -153,6 +210,9 @@ where
 fn rejection_to_error(rejection: &JsonRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::PayloadTooLarge;
+    }
+    if crate::server::http::is_request_timeout(rejection) {
+        return ApiError::RequestTimeout;
     }
     let detail = match rejection {
         JsonRejection::MissingJsonContentType(_) => {

@@ -1,14 +1,19 @@
-//! The reference platform server: API v1 of `docs/API.md` over SQLite or PostgreSQL.
+//! The reference platform server: API v1 (and v1.1's hardening) of `docs/API.md` over SQLite or
+//! PostgreSQL.
 //!
-//! [`start`] opens the database (creating it and applying migrations), loads or creates the server key,
-//! binds and serves in a task; it installs no tracing subscriber and prints nothing, so it can run under
-//! a full-screen terminal app. [`cli::serve`] is the command-line wrapper that logs and prints.
+//! [`start`] opens the database (creating it and applying migrations), loads or creates the server key
+//! and checks it against the database, binds and serves in a task; it installs no tracing subscriber and
+//! prints nothing, so it can run under a full-screen terminal app. [`cli::serve`] is the command-line
+//! wrapper that logs and prints.
 
+pub mod address;
 pub mod cli;
 pub mod clock;
 pub mod crypto;
 pub mod error;
+pub mod http;
 pub mod password;
+pub mod rate_limit;
 pub mod routes;
 pub mod service;
 pub mod store;
@@ -24,16 +29,21 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request, header};
+use axum::response::Response;
 use futures_util::future::BoxFuture;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::domain::SecretString;
+pub use address::TrustedProxies;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::Keys;
 pub use password::Passwords;
-pub use store::{OpenedStore, SqliteStore, Store};
+use rate_limit::AnonymousLimit;
+pub use store::{OpenedStore, SqliteStore, Store, Unlock};
 
 /// Request bodies larger than this get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -45,10 +55,17 @@ pub const SESSION_TTL_S: i64 = 12 * 60 * 60;
 pub const ENROLLMENT_TTL_S: i64 = 10 * 60;
 /// Longest username `user add` accepts.
 pub const MAX_USERNAME_LEN: usize = 64;
+/// Default of `--anonymous-rate` (rule 9): requests per second per client address.
+pub const DEFAULT_ANONYMOUS_RATE: u32 = 10;
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often expired sessions and challenges and idle throttle rows are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+/// Retry-After of a 503 for a full password-hashing queue.
+const HASHING_BUSY_RETRY: Duration = Duration::from_secs(1);
 
-/// What [`start`] needs. `Debug` hides a password in the database URL.
+/// What [`start`] needs; [`ServerConfig::default`] has the command line's defaults. `Debug` hides a
+/// password in the database URL.
 #[derive(Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
@@ -58,6 +75,26 @@ pub struct ServerConfig {
     pub issuer: String,
     /// The server key; optional for SQLite (then `<database file>.key`), required for PostgreSQL.
     pub key_file: Option<PathBuf>,
+    /// Peers whose `X-Forwarded-For` names the client address (v1.1).
+    pub trusted_proxies: TrustedProxies,
+    /// Rule 9: login and second-factor requests per second per client address (bursts of 5×); 0 is off.
+    pub anonymous_rate: u32,
+    /// Rule 13: open connections per client address (trusted proxies exempt).
+    pub max_connections_per_address: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: cli::DEFAULT_DATABASE_URL.to_owned(),
+            issuer: "usercenter".to_owned(),
+            key_file: None,
+            trusted_proxies: TrustedProxies::default(),
+            anonymous_rate: DEFAULT_ANONYMOUS_RATE,
+            max_connections_per_address: http::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        }
+    }
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -67,8 +104,20 @@ impl std::fmt::Debug for ServerConfig {
             .field("database_url", &store::redact_url(&self.database_url))
             .field("issuer", &self.issuer)
             .field("key_file", &self.key_file)
+            .field("trusted_proxies", &self.trusted_proxies.to_string())
+            .field("anonymous_rate", &self.anonymous_rate)
+            .field("max_connections_per_address", &self.max_connections_per_address)
             .finish()
     }
+}
+
+/// How requests are attributed and limited: the trusted proxies and the anonymous rate (rule 9).
+#[derive(Clone, Debug, Default)]
+pub struct RequestLimits {
+    pub trusted_proxies: TrustedProxies,
+    /// 0 (the default here, for embedding and tests) is off; the command line's default is
+    /// [`DEFAULT_ANONYMOUS_RATE`].
+    pub anonymous_rate: u32,
 }
 
 /// Everything a request handler needs; cheap to clone. Generic over the store, because a trait with
@@ -82,6 +131,9 @@ pub struct Services<S> {
     pub issuer: String,
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
+    pub trusted_proxies: TrustedProxies,
+    /// Rule 9, in memory: each server process keeps its own budgets.
+    pub anonymous: AnonymousLimit,
 }
 
 // Not derived: that would ask for `S: Clone`, and the store is shared through the `Arc`.
@@ -92,8 +144,17 @@ impl<S> Clone for AppState<S> {
 }
 
 impl<S: Store> AppState<S> {
-    pub fn new(store: S, keys: Keys, issuer: String, clock: Arc<dyn Clock>, passwords: Passwords) -> Self {
-        Self(Arc::new(Services { store, keys, issuer, clock, passwords }))
+    pub fn new(
+        store: S,
+        keys: Keys,
+        issuer: String,
+        clock: Arc<dyn Clock>,
+        passwords: Passwords,
+        limits: RequestLimits,
+    ) -> Self {
+        let RequestLimits { trusted_proxies, anonymous_rate } = limits;
+        let anonymous = AnonymousLimit::new(anonymous_rate);
+        Self(Arc::new(Services { store, keys, issuer, clock, passwords, trusted_proxies, anonymous }))
     }
 
     /// Creates an account, as `usercenter user add` does.
@@ -112,7 +173,8 @@ impl AppState<SqliteStore> {
     pub async fn in_memory(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let (backend, _) = store::SqliteBackend::connect("sqlite::memory:").await?;
         let store = SqliteStore::new(backend);
-        Ok(Self::new(store, Keys::random(), "usercenter".into(), clock, Passwords::new(4)?))
+        let passwords = Passwords::new(4)?;
+        Ok(Self::new(store, Keys::random(), "usercenter".into(), clock, passwords, RequestLimits::default()))
     }
 }
 
@@ -125,7 +187,8 @@ impl<S> std::ops::Deref for AppState<S> {
 }
 
 /// The API v1 router: every route, problem-JSON fallbacks for unknown paths and methods, the body limit,
-/// and request logging (method, path, status and latency only: no headers, no bodies).
+/// request logging (method, path without the query, status and latency only: no headers, no bodies)
+/// and, on every answer, the headers of rule 14.
 pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .merge(routes::auth::router())
@@ -135,15 +198,31 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .layer(axum::middleware::map_response(no_store))
         .with_state(state)
+}
+
+/// The request log's span: the path only, since a query string may hold a token sent by mistake.
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+}
+
+/// Rule 14: answers carry secrets (tokens, TOTP secrets, backup codes): never cached, never sniffed.
+async fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// A server serving in a background task. Dropping it also stops the server (without waiting).
 pub struct RunningServer {
     addr: SocketAddr,
+    /// The key file, when this start created it.
+    created_key_file: Option<PathBuf>,
     /// Closes the store; built before serving, run after it (the store's type is not ours to name here).
     close_store: BoxFuture<'static, ()>,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -154,6 +233,11 @@ impl RunningServer {
     /// The address actually bound (the real port when `listen` had port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The key file this start created (rule 15: the operator must back it up with the database).
+    pub fn created_key_file(&self) -> Option<&std::path::Path> {
+        self.created_key_file.as_deref()
     }
 
     /// Stops accepting, lets requests in flight finish (up to 10 s), then returns.
@@ -180,40 +264,154 @@ pub async fn start_with_clock(config: ServerConfig, clock: Arc<dyn Clock>) -> an
     check_issuer(&config.issuer)?;
     if store::is_postgres_url(&config.database_url) && config.key_file.is_none() {
         // Refuse before connecting: the message then names the real problem.
-        crypto::load_server_key(None, None, true)?;
+        crypto::load_server_key(None, None, true, false)?;
     }
-    let opened = store::open(&config.database_url).await?;
-    let keys =
-        crypto::load_server_key(config.key_file.as_deref(), opened.sqlite_file(), opened.is_postgres())?;
-    let passwords = Passwords::new(Passwords::default_concurrency())?;
-    let ServerConfig { listen, issuer, .. } = config;
-    match opened {
-        OpenedStore::Sqlite { store, .. } => {
-            serve(AppState::new(store, keys, issuer, clock, passwords), listen).await
-        }
-        OpenedStore::Postgres(store) => {
-            serve(AppState::new(store, keys, issuer, clock, passwords), listen).await
-        }
+    match http::raise_open_file_limit() {
+        Ok((before, now)) if now > before => tracing::info!(before, now, "raised the open-file limit"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
+    match store::open(&config.database_url).await? {
+        OpenedStore::Sqlite { store, file } => start_on(store, file, config, clock).await,
+        OpenedStore::Postgres(store) => start_on(store, None, config, clock).await,
     }
 }
 
-/// Binds `listen` and serves `state` in a task.
-async fn serve<S: Store>(state: AppState<S>, listen: SocketAddr) -> anyhow::Result<RunningServer> {
+/// The rest of [`start_with_clock`] on an opened store, which it closes if the start fails.
+async fn start_on<S: Store>(
+    store: S,
+    sqlite_file: Option<PathBuf>,
+    config: ServerConfig,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<RunningServer> {
+    let prepared = async {
+        let is_postgres = store::is_postgres_url(&config.database_url);
+        let recorded = store.key_check().await.context("cannot read the database's key check value")?;
+        let key = crypto::load_server_key(
+            config.key_file.as_deref(),
+            sqlite_file.as_deref(),
+            is_postgres,
+            recorded.is_none(),
+        )?;
+        check_key(&store, &key, recorded, &config.database_url).await?;
+        if let Some(file) = &sqlite_file {
+            warn_if_shared(file);
+        }
+        let passwords = Passwords::new(Passwords::default_concurrency())?;
+        anyhow::Ok((key, passwords))
+    };
+    let (key, passwords) = match prepared.await {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            store.close().await;
+            return Err(error);
+        }
+    };
+    let limits = RequestLimits {
+        trusted_proxies: config.trusted_proxies.clone(),
+        anonymous_rate: config.anonymous_rate,
+    };
+    let state = AppState::new(store, key.keys, config.issuer, clock, passwords, limits);
+    let connections = http::ConnectionLimits {
+        max_per_address: config.max_connections_per_address,
+        trusted_proxies: config.trusted_proxies,
+    };
+    let mut running = serve(state, config.listen, connections).await?;
+    running.created_key_file = key.file.filter(|_| key.created);
+    Ok(running)
+}
+
+/// Rule 15: the key must be the one the database was set up with. A database without a check value
+/// (new, or from before it existed) records this key's, after checking it against an encrypted TOTP
+/// secret if there is one.
+async fn check_key<S: Store>(
+    store: &S,
+    key: &crypto::ServerKey,
+    recorded: Option<Vec<u8>>,
+    database_url: &str,
+) -> anyhow::Result<()> {
+    let mismatch = || {
+        let file = key.file.as_ref().map_or_else(|| "(none)".to_owned(), |file| file.display().to_string());
+        anyhow::anyhow!(
+            "the key file {file} does not belong to the database {}: the database was set up with another \
+             key. Start the server with the key file backed up together with this database (--key-file PATH \
+             or USERCENTER_KEY_FILE); if that key is lost, see \"The server key\" in docs/server.md",
+            store::redact_url(database_url)
+        )
+    };
+    let recorded = match recorded {
+        Some(value) => value,
+        None => {
+            if let Some((user_id, sealed)) = store.any_sealed_secret().await? {
+                key.keys.decrypt_secret(user_id, &sealed).map_err(|_| mismatch())?;
+            }
+            store.record_key_check(key.keys.check_value()).await?
+        }
+    };
+    anyhow::ensure!(recorded == key.keys.check_value(), mismatch());
+    Ok(())
+}
+
+/// A database file others may read is not refused (its secrets are hashed or encrypted), but said.
+fn warn_if_shared(file: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(metadata) = std::fs::metadata(file) {
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    file = %file.display(),
+                    mode = format!("{mode:03o}"),
+                    "the database file can be read by other users: run `chmod 600` on it (and its -wal and \
+                     -shm files)"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+}
+
+/// Binds `listen` and serves `state` in a task, with the periodic purge beside it.
+async fn serve<S: Store>(
+    state: AppState<S>,
+    listen: SocketAddr,
+    limits: http::ConnectionLimits,
+) -> anyhow::Result<RunningServer> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr().context("cannot read the bound address")?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
+    let maintained = state.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                // A dropped sender also stops the server.
-                let _ = stopped.await;
-            })
-            .await
+        let stopped = async move {
+            // A dropped sender also stops the server.
+            let _ = stopped.await;
+        };
+        // The purge never ends by itself: it stops with the server.
+        tokio::select! {
+            served = http::serve(listener, app, limits, stopped) => served,
+            () = purge_periodically(maintained) => Ok(()),
+        }
     });
     let close_store = Box::pin(async move { state.store.close().await });
-    Ok(RunningServer { addr, close_store, stop, task })
+    Ok(RunningServer { addr, created_key_file: None, close_store, stop, task })
+}
+
+/// Deletes expired sessions and challenges and idle throttle rows (rule 11) at start and every
+/// [`PURGE_EVERY`]; each server process does it, which is harmless.
+async fn purge_periodically<S: Store>(state: AppState<S>) {
+    let mut every = tokio::time::interval(PURGE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match state.store.purge_expired(state.clock.unix()).await {
+            Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
+            Err(error) => tracing::warn!(error = %format!("{error:#}"), "cannot purge expired rows"),
+        }
+    }
 }
 
 /// Creates an account in the database at `database_url` (created and migrated if missing).
@@ -226,7 +424,10 @@ pub async fn create_user(database_url: &str, username: &str, password: &SecretSt
 }
 
 async fn create_user_in<S: Store>(store: &S, username: &str, password: &SecretString) -> anyhow::Result<()> {
-    let hash = Passwords::new(1)?.hash(password).await;
+    let hash = match Passwords::hasher_only(1) {
+        Ok(passwords) => passwords.hash(password).await,
+        Err(e) => Err(e),
+    };
     let created = match hash {
         Ok(hash) => store.create_user(username, &hash, SystemClock.unix()).await,
         Err(e) => Err(e),
@@ -252,20 +453,51 @@ async fn reset_two_factor_in<S: Store>(store: &S, username: &str) -> anyhow::Res
     Ok(())
 }
 
+/// `usercenter user unlock`: lifts rule 10's lock (and the second-factor back-off) of an account.
+pub async fn unlock_second_factor(database_url: &str, username: &str) -> anyhow::Result<Unlock> {
+    match store::open(database_url).await? {
+        OpenedStore::Sqlite { store, .. } => unlock_in(&store, username).await,
+        OpenedStore::Postgres(store) => unlock_in(&store, username).await,
+    }
+}
+
+async fn unlock_in<S: Store>(store: &S, username: &str) -> anyhow::Result<Unlock> {
+    let unlocked = store.unlock_second_factor(username).await;
+    store.close().await;
+    let unlocked = unlocked?;
+    anyhow::ensure!(unlocked != Unlock::NoSuchUser, "there is no user {username:?}");
+    Ok(unlocked)
+}
+
 fn check_new_account(username: &str, password: &SecretString) -> anyhow::Result<()> {
-    anyhow::ensure!(!username.is_empty(), "the username must not be empty");
-    anyhow::ensure!(
-        username.len() <= MAX_USERNAME_LEN,
-        "the username must be at most {MAX_USERNAME_LEN} bytes long"
-    );
-    // A colon would split the authenticator's "ISSUER:ACCOUNT" label; whitespace and control
-    // characters make names that look alike.
-    anyhow::ensure!(
-        !username.chars().any(|c| c == ':' || c.is_whitespace() || c.is_control()),
-        "the username must not contain a colon, spaces or control characters"
-    );
+    if let Some(problem) = username_problem(username) {
+        anyhow::bail!(problem);
+    }
     anyhow::ensure!(!password.is_empty(), "the password must not be empty");
     Ok(())
+}
+
+/// Why `user add` refuses `username`, if it does. Login answers such a username `invalid_credentials`
+/// without touching the database (rule 11): it cannot name an account.
+pub fn username_problem(username: &str) -> Option<String> {
+    if username.is_empty() {
+        return Some("the username must not be empty".into());
+    }
+    if username.len() > MAX_USERNAME_LEN {
+        return Some(format!("the username must be at most {MAX_USERNAME_LEN} bytes long"));
+    }
+    // A colon would split the authenticator's "ISSUER:ACCOUNT" label; whitespace and control
+    // characters make names that look alike.
+    if username.chars().any(|c| c == ':' || c.is_whitespace() || c.is_control()) {
+        return Some("the username must not contain a colon, spaces or control characters".into());
+    }
+    None
+}
+
+impl From<password::Busy> for error::ApiError {
+    fn from(_: password::Busy) -> Self {
+        error::ApiError::ServiceUnavailable { retry_after: HASHING_BUSY_RETRY }
+    }
 }
 
 fn check_issuer(issuer: &str) -> anyhow::Result<()> {

@@ -217,7 +217,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 }
 
 #[tokio::test]
-async fn login_is_throttled_per_account_with_doubling_back_off() {
+async fn login_is_throttled_per_address_and_account_with_doubling_back_off() {
     let h = Harness::new().await;
     for _ in 0..5 {
         h.login("alice", "nope").await.problem(401, "invalid_credentials");
@@ -656,6 +656,7 @@ async fn internal_errors_are_generic_problem_json() {
             "usercenter".into(),
             Arc::new(clock.clone()),
             super::Passwords::new(2).unwrap(),
+            super::RequestLimits::default(),
         )
     };
     let first = state(super::Keys::random());
@@ -686,11 +687,88 @@ async fn usernames_and_passwords_are_checked_on_creation() {
 #[test]
 fn server_config_debug_hides_the_database_password() {
     let config = super::ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
         database_url: "postgres://app:s3cret@db/usercenter".into(),
-        issuer: "usercenter".into(),
-        key_file: None,
+        ..super::ServerConfig::default()
     };
     let shown = format!("{config:?}");
     assert!(!shown.contains("s3cret") && shown.contains("app:***@db"), "{shown}");
+}
+
+/// A state whose requests come from `peer`, behind `trusted` proxies, limited to `rate` per second.
+async fn limited(trusted: &str, rate: u32) -> Harness {
+    let clock = ManualClock::at_unix(T0);
+    let (backend, _) = super::store::SqliteBackend::connect("sqlite::memory:").await.unwrap();
+    let limits = super::RequestLimits { trusted_proxies: trusted.parse().unwrap(), anonymous_rate: rate };
+    let state = AppState::new(
+        super::SqliteStore::new(backend),
+        super::Keys::random(),
+        "usercenter".into(),
+        Arc::new(clock.clone()),
+        super::Passwords::new(2).unwrap(),
+        limits,
+    );
+    state.create_user("alice", &SecretString::new(PASSWORD)).await.unwrap();
+    Harness { app: router(state), clock }
+}
+
+fn login_from(peer: &str, forwarded_for: Option<&str>, password: &str) -> Request<Body> {
+    let mut request = Request::post(paths::LOGIN).header(header::CONTENT_TYPE, "application/json");
+    if let Some(forwarded_for) = forwarded_for {
+        request = request.header("x-forwarded-for", forwarded_for);
+    }
+    let body = json!({"username": "alice", "password": password}).to_string();
+    let mut request = request.body(Body::from(body)).unwrap();
+    let peer: std::net::SocketAddr = format!("{peer}:4711").parse().unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+    request
+}
+
+#[tokio::test]
+async fn the_client_address_is_the_peer_unless_a_trusted_proxy_names_it() {
+    let h = limited("10.0.0.1", 1).await;
+    // Behind the trusted proxy, each forwarded client has its own budget of 5.
+    for _ in 0..5 {
+        h.raw(login_from("10.0.0.1", Some("203.0.113.1"), "nope")).await.problem(401, "invalid_credentials");
+    }
+    let limited = h.raw(login_from("10.0.0.1", Some("203.0.113.1"), PASSWORD)).await;
+    limited.problem(429, "too_many_requests");
+    assert_eq!(limited.headers[header::RETRY_AFTER], "1");
+    assert_eq!(limited.body["retry_after_s"], 1);
+    assert_eq!(h.raw(login_from("10.0.0.1", Some("198.51.100.2"), PASSWORD)).await.status, StatusCode::OK);
+    // A peer that is not trusted cannot choose its address: its header is ignored.
+    for _ in 0..5 {
+        h.raw(login_from("192.0.2.9", Some("198.51.100.3"), "nope"))
+            .await
+            .problem(401, "invalid_credentials");
+    }
+    h.raw(login_from("192.0.2.9", Some("198.51.100.4"), PASSWORD)).await.problem(429, "too_many_requests");
+    assert_eq!(h.raw(login_from("10.0.0.1", Some("198.51.100.3"), PASSWORD)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn error_answers_carry_no_store_and_nosniff_too() {
+    let h = Harness::new().await;
+    let answers = [
+        h.call(Method::GET, paths::HEALTH, None, None).await,
+        h.call(Method::GET, "/v1/nothing", None, None).await,
+        h.call(Method::GET, paths::ME, None, None).await,
+        h.login("alice", "nope").await,
+        h.login("alice", PASSWORD).await,
+    ];
+    for answer in answers {
+        assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store", "{}", answer.status);
+        assert_eq!(answer.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{}", answer.status);
+    }
+}
+
+#[tokio::test]
+async fn usernames_user_add_refuses_are_invalid_credentials_and_never_counted() {
+    let h = Harness::new().await;
+    for _ in 0..10 {
+        h.login(&"x".repeat(65), "nope").await.problem(401, "invalid_credentials");
+        h.login("a:b", "nope").await.problem(401, "invalid_credentials");
+    }
+    // Ten of each, and still no back-off: nothing was counted.
+    h.login(&"x".repeat(65), "nope").await.problem(401, "invalid_credentials");
+    assert_eq!(h.login("alice", PASSWORD).await.status, StatusCode::OK);
 }

@@ -175,7 +175,9 @@ pub enum ErrorClass {
 pub fn classify(error: &ClientError) -> ErrorClass {
     match error {
         ClientError::Unauthorized => ErrorClass::SessionEnded,
-        ClientError::TooManyAttempts { retry_after } => ErrorClass::Throttled(*retry_after),
+        ClientError::TooManyAttempts { retry_after } | ClientError::TooManyRequests { retry_after } => {
+            ErrorClass::Throttled(*retry_after)
+        }
         ClientError::Unreachable { .. } | ClientError::Timeout { .. } | ClientError::Protocol { .. } => {
             ErrorClass::Transport
         }
@@ -188,6 +190,8 @@ pub fn classify(error: &ClientError) -> ErrorClass {
         | ClientError::NoPendingEnrollment
         | ClientError::NotEnabled
         | ClientError::InvalidRequest { .. }
+        | ClientError::SecondFactorLocked
+        | ClientError::ServiceUnavailable { .. }
         | ClientError::Server { .. } => ErrorClass::Shown,
     }
 }

@@ -37,7 +37,7 @@ impl AppServer {
                 listen: "127.0.0.1:0".parse().expect("an address"),
                 database_url: database_url.clone(),
                 issuer: "usercenter".into(),
-                key_file: None,
+                ..ServerConfig::default()
             })
             .await
             .expect("start the server")

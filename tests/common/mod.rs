@@ -5,6 +5,27 @@
 
 #![allow(dead_code)]
 
+/// Runs `scenario` on SQLite (`sqlite`) and on PostgreSQL (`postgres`); the test crate must have
+/// `TestDb` in scope at its root (`use common::server::TestDb;`).
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name(&super::TestDb::sqlite()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(db) = super::TestDb::postgres().await {
+                    super::$name(&db).await;
+                }
+            }
+        }
+    };
+}
+
 pub mod app_server;
 pub mod lossy_proxy;
 pub mod pty;

@@ -29,7 +29,15 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::sqlite_with(tempfile::tempdir().unwrap())
+    }
+
+    /// A SQLite database in a new folder inside `parent` (a small file system, say).
+    pub fn sqlite_in(parent: &std::path::Path) -> Self {
+        Self::sqlite_with(tempfile::tempdir_in(parent).unwrap())
+    }
+
+    fn sqlite_with(dir: tempfile::TempDir) -> Self {
         let file = dir.path().join("usercenter.db");
         let url = format!("sqlite://{}", file.display());
         let key_file = dir.path().join("usercenter.db.key");
@@ -38,6 +46,12 @@ impl TestDb {
 
     /// A fresh database with a random name, or `None` (with a note) when the variable is unset.
     pub async fn postgres() -> Option<Self> {
+        Self::postgres_in(None).await
+    }
+
+    /// [`TestDb::postgres`] with its files in a new tablespace at `location` (a folder the PostgreSQL
+    /// server can write, on its machine); `None` with a note when that cannot be made.
+    pub async fn postgres_in(location: Option<&std::path::Path>) -> Option<Self> {
         let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
             eprintln!("skipped: set {POSTGRES_ENV} to run this test against PostgreSQL");
             return None;
@@ -45,10 +59,21 @@ impl TestDb {
         let name = format!("uc_test_{:016x}", rand::random::<u64>());
         let mut admin =
             sqlx::PgConnection::connect(&admin_url).await.expect("connect to the test PostgreSQL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        let mut create = format!("CREATE DATABASE {name}");
+        if let Some(location) = location {
+            let made = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE TABLESPACE {name} LOCATION '{}'",
+                location.display()
+            )))
             .execute(&mut admin)
-            .await
-            .unwrap();
+            .await;
+            if let Err(e) = made {
+                eprintln!("skipped: cannot make a tablespace at {} ({e})", location.display());
+                return None;
+            }
+            create.push_str(&format!(" TABLESPACE {name}"));
+        }
+        sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut admin).await.unwrap();
         admin.close().await.unwrap();
         let mut url = reqwest::Url::parse(&admin_url).unwrap();
         url.set_path(&format!("/{name}"));
@@ -56,6 +81,11 @@ impl TestDb {
         let key_file = dir.path().join("server.key");
         let key: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
         std::fs::write(&key_file, key + "\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         Some(Self {
             url: url.to_string(),
             key_file,
@@ -65,12 +95,53 @@ impl TestDb {
         })
     }
 
+    /// The anonymous rate limit is off: tests send bursts from 127.0.0.1 (those about the limit set it).
     pub fn config(&self) -> ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: self.url.clone(),
             issuer: "usercenter".into(),
             key_file: self.postgres.as_ref().map(|_| self.key_file.clone()),
+            anonymous_rate: 0,
+            ..ServerConfig::default()
+        }
+    }
+}
+
+impl TestDb {
+    /// Runs `sql` (a query for one integer) directly on the database, as an operator would.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.postgres.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut connection).await.unwrap()
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut connection).await.unwrap()
+        }
+    }
+
+    /// Runs a statement directly on the database.
+    pub async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.postgres.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query(sql).execute(&mut connection).await.unwrap();
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query(sql).execute(&mut connection).await.unwrap();
+        }
+    }
+
+    /// Every text value of the throttle table, to look for raw usernames.
+    pub async fn throttle_subjects(&self) -> Vec<String> {
+        let sql = "SELECT subject FROM throttles";
+        if self.postgres.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut connection).await.unwrap()
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut connection).await.unwrap()
         }
     }
 }
@@ -84,6 +155,10 @@ impl Drop for TestDb {
             runtime.block_on(async move {
                 let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
                 sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut admin)
+                    .await?;
+                // Made by `postgres_in` under the database's name; usually there is none.
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLESPACE IF EXISTS {name}")))
                     .execute(&mut admin)
                     .await?;
                 admin.close().await
@@ -111,7 +186,12 @@ impl TestServer {
 
     /// Several servers on one database share a clock, as processes share the system clock.
     pub async fn start_with(db: &TestDb, clock: ManualClock) -> Self {
-        let server = start_with_clock(db.config(), Arc::new(clock.clone())).await.unwrap();
+        Self::start_configured(db.config(), clock).await
+    }
+
+    /// A server with this configuration (its database is `config.database_url`).
+    pub async fn start_configured(config: ServerConfig, clock: ManualClock) -> Self {
+        let server = start_with_clock(config, Arc::new(clock.clone())).await.unwrap();
         let base_url = format!("http://{}", server.addr());
         let client = ApiClient::new(&base_url).unwrap();
         Self { server: Some(server), client, base_url, clock }

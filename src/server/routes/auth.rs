@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::AuthUser;
+use super::{Anonymous, AuthUser};
 use crate::domain::{Health, LoginRequest, LoginResponse, Me, SecondFactorRequest, paths};
 use crate::server::AppState;
 use crate::server::error::{ApiError, ApiJson};
@@ -27,13 +27,15 @@ async fn health() -> Json<Health> {
 
 async fn login<S: Store>(
     State(state): State<AppState<S>>,
+    Anonymous(client): Anonymous,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    Ok(Json(signin::with_password(&state, &request).await?))
+    Ok(Json(signin::with_password(&state, client, &request).await?))
 }
 
 async fn second_factor<S: Store>(
     State(state): State<AppState<S>>,
+    Anonymous(_): Anonymous,
     ApiJson(request): ApiJson<SecondFactorRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let session = signin::with_second_factor(&state, request).await?;

@@ -1,14 +1,20 @@
 //! Signing in and out: the password, then (when 2FA is on) a second factor against a login challenge.
 
-use super::timestamp;
+use std::net::IpAddr;
+
+use super::{timestamp, too_many_attempts};
 use crate::domain::{
     BackupCode, Challenge, LoginRequest, LoginResponse, SecondFactorMethod, SecondFactorRequest,
     SecretString, Session, VerificationCode,
 };
+use crate::server::address::AddressKey;
 use crate::server::crypto::{HashKind, random_token};
 use crate::server::error::ApiError;
-use crate::server::store::{BackupCodeOutcome, Scope, Store, UserRecord};
-use crate::server::{CHALLENGE_TTL_S, Services, totp};
+use crate::server::store::{
+    AfterPassword, NewCredential, PasswordLogin, Scope, SecondFactorAttempt, SecondFactorOutcome, Spend,
+    Store, UserRecord,
+};
+use crate::server::{CHALLENGE_TTL_S, SESSION_TTL_S, Services, totp, username_problem};
 
 /// A signed-in request: the account and the hash of the token it carried.
 pub struct SignedIn {
@@ -24,32 +30,73 @@ pub async fn signed_in<S: Store>(state: &Services<S>, token: &str) -> Result<Sig
     Ok(SignedIn { user, token_hash })
 }
 
+/// A new random token, its keyed hash for storage, and when it ends.
+struct Issued {
+    token: SecretString,
+    hash: Vec<u8>,
+    expires_at: i64,
+}
+
+impl Issued {
+    fn new<S>(state: &Services<S>, kind: HashKind, expires_at: i64) -> Self {
+        let token = random_token();
+        let hash = state.keys.lookup_hash(kind, token.expose());
+        Self { token, hash, expires_at }
+    }
+
+    fn credential(&self) -> NewCredential<'_> {
+        NewCredential { hash: &self.hash, expires_at: self.expires_at }
+    }
+}
+
 /// The password step: a session when 2FA is off, a login challenge when it is on.
+///
+/// A username `user add` would refuse is `invalid_credentials` at once: it names no account, and so
+/// nothing is written for it (rule 11). Otherwise the attempt is counted per (client address,
+/// username) before the password is checked (rule 8), after a place in the hashing queue is taken (a
+/// 503 for a full queue is no attempt).
 pub async fn with_password<S: Store>(
     state: &Services<S>,
+    client: IpAddr,
     request: &LoginRequest,
 ) -> Result<LoginResponse, ApiError> {
+    if username_problem(&request.username).is_some() {
+        return Err(ApiError::InvalidCredentials);
+    }
     let now = state.clock.unix();
-    // Throttled per username, known or not, so a 429 does not reveal which accounts exist.
-    state.attempt(Scope::Login, &request.username, now).await?;
+    let ticket = state.passwords.reserve()?;
+    // Known or unknown usernames alike, so a 429 does not reveal which accounts exist.
+    let subject = state.keys.login_throttle_subject(&AddressKey::of(client).to_string(), &request.username);
+    state.attempt(Scope::Login, &subject, now).await?;
     let user = state.store.user_by_name(&request.username).await?;
     // An unknown user is checked against a dummy hash: same work, same answer.
-    let matches =
-        state.passwords.verify(&request.password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.as_str());
+    let matches = state.passwords.verify(ticket, &request.password, stored).await?;
     let Some(user) = user.filter(|_| matches) else {
         return Err(ApiError::InvalidCredentials);
     };
-    state.store.throttle_reset(Scope::Login, &request.username).await?;
     if !user.two_factor_enabled() {
-        return Ok(LoginResponse::Authenticated(state.issue_session(user.id, now, None).await?));
+        let session = Issued::new(state, HashKind::SessionToken, now + SESSION_TTL_S);
+        let then = AfterPassword::Session(session.credential());
+        state
+            .store
+            .complete_password_login(PasswordLogin { user_id: user.id, throttle_subject: &subject, then })
+            .await?;
+        return Ok(LoginResponse::Authenticated(Session {
+            token: session.token,
+            expires_at: timestamp(session.expires_at)?,
+            backup_codes_remaining: None,
+        }));
     }
-    let challenge = random_token();
-    let expires_at = now + CHALLENGE_TTL_S;
-    let hash = state.keys.lookup_hash(HashKind::Challenge, challenge.expose());
-    state.store.create_challenge(&hash, user.id, expires_at, now).await?;
+    let challenge = Issued::new(state, HashKind::Challenge, now + CHALLENGE_TTL_S);
+    let then = AfterPassword::Challenge(challenge.credential());
+    state
+        .store
+        .complete_password_login(PasswordLogin { user_id: user.id, throttle_subject: &subject, then })
+        .await?;
     Ok(LoginResponse::SecondFactorRequired(Challenge {
-        challenge,
-        expires_at: timestamp(expires_at)?,
+        challenge: challenge.token,
+        expires_at: timestamp(challenge.expires_at)?,
         methods: vec![SecondFactorMethod::Totp, SecondFactorMethod::BackupCode],
     }))
 }
@@ -73,11 +120,30 @@ impl Proof {
     }
 }
 
+/// The proof as the store spends it: checked here (decrypting the secret, matching the code), so the
+/// transaction holds no CPU work.
+enum Checked {
+    Nothing,
+    Totp { sealed_secret: Vec<u8>, step: i64 },
+    BackupCode { hash: Vec<u8> },
+}
+
+impl Checked {
+    fn spend(&self) -> Spend<'_> {
+        match self {
+            Checked::Nothing => Spend::Nothing,
+            Checked::Totp { sealed_secret, step } => Spend::Totp { sealed_secret, step: *step },
+            Checked::BackupCode { hash } => Spend::BackupCode { hash },
+        }
+    }
+}
+
 /// The second step: a TOTP code or a backup code for a live challenge; a session on success.
 ///
-/// Order: the challenge must be live, the attempt is counted (rule 5), the code is spent (rules 2 and
-/// 4), then the challenge; so a wrong code does not kill the challenge, and of two parallel requests
-/// for one challenge only one gets a session.
+/// The challenge must be live and 2FA on; the code is checked; then one transaction counts the
+/// attempt (rules 10 and 5), spends the code (rules 2 and 4), consumes the challenge and stores the
+/// session. So a wrong code does not kill the challenge, of parallel requests for one challenge only
+/// one signs in, and the others leave their codes unused (rule 12).
 pub async fn with_second_factor<S: Store>(
     state: &Services<S>,
     request: SecondFactorRequest,
@@ -87,57 +153,46 @@ pub async fn with_second_factor<S: Store>(
     let now = state.clock.unix();
     let challenge_hash = state.keys.lookup_hash(HashKind::Challenge, challenge.expose());
     // Unknown, expired and already completed challenges all answer challenge_expired: sign in again.
-    let user_id =
-        state.store.challenge_user(&challenge_hash, now).await?.ok_or(ApiError::ChallengeExpired)?;
-    let subject = user_id.to_string();
-    state.attempt(Scope::Verify, &subject, now).await?;
-    let backup_codes_remaining = match proof {
-        Proof::Totp(code) => {
-            spend_totp_code(state, user_id, &code, now).await?;
-            None
-        }
-        Proof::Backup(code) => Some(spend_backup_code(state, user_id, &code, now).await?),
-    };
-    // A challenge completed meanwhile by a parallel request loses here.
-    if !state.store.consume_challenge(&challenge_hash, now).await? {
+    let user = state.store.challenge_owner(&challenge_hash, now).await?.ok_or(ApiError::ChallengeExpired)?;
+    // 2FA was turned off (by support or the user) after this challenge was issued.
+    let Some(sealed_secret) = user.totp_secret else {
         return Err(ApiError::ChallengeExpired);
-    }
-    state.store.throttle_reset(Scope::Verify, &subject).await?;
-    state.issue_session(user_id, now, backup_codes_remaining).await
-}
-
-/// Checks a TOTP code against the user's secret and records its time step (rule 2).
-async fn spend_totp_code<S: Store>(
-    state: &Services<S>,
-    user_id: i64,
-    code: &SecretString,
-    now: i64,
-) -> Result<(), ApiError> {
-    let user = state.store.user_by_id(user_id).await?.ok_or(ApiError::ChallengeExpired)?;
-    // 2FA was turned off (by support) after this challenge was issued.
-    let sealed = user.totp_secret.ok_or(ApiError::ChallengeExpired)?;
-    let secret = state.keys.decrypt_secret(user_id, &sealed)?;
-    let code = VerificationCode::parse(code.expose()).ok_or(ApiError::InvalidCode)?;
-    let step = totp::matching_step(&secret, code.expose(), now)?.ok_or(ApiError::InvalidCode)?;
-    if !state.store.accept_totp_step(user_id, step).await? {
-        return Err(ApiError::CodeAlreadyUsed);
-    }
-    Ok(())
-}
-
-/// Marks a backup code used (rule 4); the number of unused codes left.
-async fn spend_backup_code<S: Store>(
-    state: &Services<S>,
-    user_id: i64,
-    code: &SecretString,
-    now: i64,
-) -> Result<u32, ApiError> {
-    let code = BackupCode::parse(code.expose()).ok_or(ApiError::InvalidCode)?;
-    let hash = state.keys.lookup_hash(HashKind::BackupCode, code.canonical());
-    match state.store.use_backup_code(user_id, &hash, now).await? {
-        BackupCodeOutcome::Accepted { remaining } => Ok(remaining),
-        BackupCodeOutcome::AlreadyUsed => Err(ApiError::CodeAlreadyUsed),
-        BackupCodeOutcome::Unknown => Err(ApiError::InvalidCode),
+    };
+    let checked = match proof {
+        Proof::Totp(code) => {
+            let secret = state.keys.decrypt_secret(user.id, &sealed_secret)?;
+            let step = match VerificationCode::parse(code.expose()) {
+                Some(code) => totp::matching_step(&secret, code.expose(), now)?,
+                None => None,
+            };
+            step.map_or(Checked::Nothing, |step| Checked::Totp { sealed_secret, step })
+        }
+        Proof::Backup(code) => match BackupCode::parse(code.expose()) {
+            Some(code) => {
+                Checked::BackupCode { hash: state.keys.lookup_hash(HashKind::BackupCode, code.canonical()) }
+            }
+            None => Checked::Nothing,
+        },
+    };
+    let session = Issued::new(state, HashKind::SessionToken, now + SESSION_TTL_S);
+    let attempt = SecondFactorAttempt {
+        user_id: user.id,
+        challenge_hash: &challenge_hash,
+        spend: checked.spend(),
+        session: session.credential(),
+        now,
+    };
+    match state.store.complete_second_factor(attempt).await? {
+        SecondFactorOutcome::SignedIn { backup_codes_remaining } => Ok(Session {
+            token: session.token,
+            expires_at: timestamp(session.expires_at)?,
+            backup_codes_remaining,
+        }),
+        SecondFactorOutcome::Locked => Err(ApiError::SecondFactorLocked),
+        SecondFactorOutcome::Throttled { until } => Err(too_many_attempts(until, now)),
+        SecondFactorOutcome::InvalidCode => Err(ApiError::InvalidCode),
+        SecondFactorOutcome::CodeAlreadyUsed => Err(ApiError::CodeAlreadyUsed),
+        SecondFactorOutcome::ChallengeGone => Err(ApiError::ChallengeExpired),
     }
 }
 

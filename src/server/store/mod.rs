@@ -36,11 +36,18 @@ pub struct UserRecord {
     /// Encrypted secret of an enrollment not yet confirmed.
     pub pending_secret: Option<Vec<u8>>,
     pub pending_expires_at: Option<i64>,
+    /// Consecutive failed second factors at sign-in (rule 10).
+    pub second_factor_failures: i64,
 }
 
 impl UserRecord {
     pub fn two_factor_enabled(&self) -> bool {
         self.totp_secret.is_some()
+    }
+
+    /// Rule 10: the second factor is refused until an administrator unlocks the account.
+    pub fn second_factor_locked(&self) -> bool {
+        self.second_factor_failures >= SECOND_FACTOR_LOCK_AFTER
     }
 
     /// The pending secret, if an enrollment is pending and has not expired at `now`.
@@ -70,17 +77,11 @@ pub enum ConfirmOutcome {
     NoPending,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackupCodeOutcome {
-    Accepted { remaining: u32 },
-    AlreadyUsed,
-    Unknown,
-}
-
 /// Throttling scopes: which attempts count together. See docs/server.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
-    /// Password logins, per username (also unknown ones, so 429 does not reveal which accounts exist).
+    /// Password logins, per keyed hash of (client address, username): known or unknown usernames alike,
+    /// so a 429 does not reveal which accounts exist, and a stranger cannot lock the owner out (rule 8).
     Login,
     /// Second factor at login, the code that confirms an enrollment, and password re-entry, per account.
     Verify,
@@ -91,6 +92,15 @@ impl Scope {
         match self {
             Scope::Login => "login",
             Scope::Verify => "verify",
+        }
+    }
+
+    /// After this long without a new failure, a count starts again from zero (rule 8: login only; the
+    /// second factor's count stays until a success, an unlock or the row is purged).
+    pub fn decay_s(self) -> Option<i64> {
+        match self {
+            Scope::Login => Some(LOGIN_COUNT_DECAY_S),
+            Scope::Verify => None,
         }
     }
 }
@@ -107,6 +117,16 @@ pub struct Backoff {
 /// The numbers of rule 5: 5 failures, then 30 s doubling to at most 15 min.
 pub const THROTTLE: Backoff = Backoff { threshold: 5, first_s: 30, max_s: 15 * 60 };
 
+/// Rule 8: a login count with no new failure for 12 hours starts again from zero.
+pub const LOGIN_COUNT_DECAY_S: i64 = 12 * 60 * 60;
+
+/// Rule 11: throttle rows idle this long are purged (once no back-off runs).
+pub const THROTTLE_IDLE_PURGE_S: i64 = 24 * 60 * 60;
+
+/// Rule 10: consecutive failed second factors (at sign-in) after which the account's second factor is
+/// locked until `usercenter user unlock`.
+pub const SECOND_FACTOR_LOCK_AFTER: i64 = 100;
+
 impl Backoff {
     /// The failure count from which the back-off is `max_s` (10 for 5, 30 s, 900 s): below it the
     /// SQL doubles `first_s`, so it never shifts by more than a few bits.
@@ -119,8 +139,94 @@ impl Backoff {
     }
 }
 
+/// A session or a login challenge about to be stored: the keyed hash of its token and its end.
+#[derive(Clone, Copy, Debug)]
+pub struct NewCredential<'a> {
+    pub hash: &'a [u8],
+    pub expires_at: i64,
+}
+
+/// What a right password leads to.
+#[derive(Clone, Copy, Debug)]
+pub enum AfterPassword<'a> {
+    /// 2FA is off: signed in.
+    Session(NewCredential<'a>),
+    /// 2FA is on: a login challenge for the second step.
+    Challenge(NewCredential<'a>),
+}
+
+/// A password login that succeeded, to record in one transaction: its throttle count is cleared and
+/// the session or challenge is stored.
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordLogin<'a> {
+    pub user_id: i64,
+    /// The login-scope throttle subject of this (address, username).
+    pub throttle_subject: &'a str,
+    pub then: AfterPassword<'a>,
+}
+
+/// The proof a second-factor request carries, as checked before the transaction (CPU work only).
+#[derive(Clone, Copy, Debug)]
+pub enum Spend<'a> {
+    /// Nothing to spend: a malformed code, or a TOTP code that matches no step. A failed attempt.
+    Nothing,
+    /// A TOTP code that matched `step` of the secret sealed as `sealed_secret` (the account's secret
+    /// when it was read; if it changed since, the attempt does not count).
+    Totp { sealed_secret: &'a [u8], step: i64 },
+    /// A well-formed backup code, by its keyed hash.
+    BackupCode { hash: &'a [u8] },
+}
+
+/// One second-factor request, carried out by [`Store::complete_second_factor`].
+#[derive(Clone, Copy, Debug)]
+pub struct SecondFactorAttempt<'a> {
+    pub user_id: i64,
+    pub challenge_hash: &'a [u8],
+    pub spend: Spend<'a>,
+    /// Stored only if the attempt signs in.
+    pub session: NewCredential<'a>,
+    pub now: i64,
+}
+
+/// How a second-factor request ended. Only `SignedIn` spends the proof and the challenge; the failures
+/// `InvalidCode` and `CodeAlreadyUsed` are counted; the others change nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecondFactorOutcome {
+    SignedIn {
+        backup_codes_remaining: Option<u32>,
+    },
+    /// Rule 10: locked until `usercenter user unlock`; not counted.
+    Locked,
+    /// Rule 5: back-off in force until this Unix time; not counted.
+    Throttled {
+        until: i64,
+    },
+    InvalidCode,
+    CodeAlreadyUsed,
+    /// The challenge expired, was completed by a parallel request, or 2FA changed meanwhile.
+    ChallengeGone,
+}
+
+/// Answer of [`Store::unlock_second_factor`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unlock {
+    NoSuchUser,
+    /// The account was not locked (its counts are cleared all the same).
+    WasNotLocked,
+    Unlocked,
+}
+
+/// What [`Store::purge_expired`] deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub throttles: u64,
+    pub sessions: u64,
+    pub challenges: u64,
+}
+
 /// The storage the server needs; small on purpose. Handlers are generic over it (`AppState<S>`), so
-/// every method's future is `Send`.
+/// every method's future is `Send`. Methods that write several rows are shaped like the operation they
+/// carry out, each one transaction.
 pub trait Store: Send + Sync + 'static {
     /// `Ok(false)` when the username is taken.
     fn create_user(
@@ -131,16 +237,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = anyhow::Result<bool>> + Send;
     fn user_by_name(&self, username: &str)
     -> impl Future<Output = anyhow::Result<Option<UserRecord>>> + Send;
-    fn user_by_id(&self, id: i64) -> impl Future<Output = anyhow::Result<Option<UserRecord>>> + Send;
 
-    /// Stores a session and drops the expired ones.
-    fn create_session(
+    /// Records a right password: clears its login count and stores the session or the challenge.
+    fn complete_password_login(
         &self,
-        token_hash: &[u8],
-        user_id: i64,
-        expires_at: i64,
-        now: i64,
+        login: PasswordLogin<'_>,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
     /// The owner of a live session.
     fn session_user(
         &self,
@@ -149,22 +252,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = anyhow::Result<Option<UserRecord>>> + Send;
     fn delete_session(&self, token_hash: &[u8]) -> impl Future<Output = anyhow::Result<()>> + Send;
 
-    /// Stores a login challenge and drops the expired ones.
-    fn create_challenge(
-        &self,
-        hash: &[u8],
-        user_id: i64,
-        expires_at: i64,
-        now: i64,
-    ) -> impl Future<Output = anyhow::Result<()>> + Send;
-    /// The user of a live, unused challenge.
-    fn challenge_user(
+    /// The account of a live, unused login challenge.
+    fn challenge_owner(
         &self,
         hash: &[u8],
         now: i64,
-    ) -> impl Future<Output = anyhow::Result<Option<i64>>> + Send;
-    /// Marks a live challenge used; `false` if it was not live any more.
-    fn consume_challenge(&self, hash: &[u8], now: i64) -> impl Future<Output = anyhow::Result<bool>> + Send;
+    ) -> impl Future<Output = anyhow::Result<Option<UserRecord>>> + Send;
+    /// One second-factor request in one transaction: the hard lock and the back-off are counted first
+    /// (rules 10 and 5), then the proof is spent (rules 2 and 4), the challenge consumed, the counts
+    /// cleared and the session stored. A request that loses the challenge to a parallel one leaves
+    /// everything as it was, its backup code unused (rule 12).
+    fn complete_second_factor(
+        &self,
+        attempt: SecondFactorAttempt<'_>,
+    ) -> impl Future<Output = anyhow::Result<SecondFactorOutcome>> + Send;
 
     /// Starts or replaces a pending enrollment; `false` when 2FA is already on.
     fn set_pending_enrollment(
@@ -183,15 +284,7 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         backup_code_hashes: &[Vec<u8>],
     ) -> impl Future<Output = anyhow::Result<ConfirmOutcome>> + Send;
-    /// Records `step` as used; `false` when a code for this step or a later one was already accepted.
-    fn accept_totp_step(&self, user_id: i64, step: i64) -> impl Future<Output = anyhow::Result<bool>> + Send;
 
-    fn use_backup_code(
-        &self,
-        user_id: i64,
-        hash: &[u8],
-        now: i64,
-    ) -> impl Future<Output = anyhow::Result<BackupCodeOutcome>> + Send;
     fn backup_codes_remaining(&self, user_id: i64) -> impl Future<Output = anyhow::Result<u32>> + Send;
     /// Replaces all backup codes; `false` when 2FA is off.
     fn replace_backup_codes(
@@ -203,6 +296,8 @@ pub trait Store: Send + Sync + 'static {
     fn disable_two_factor(&self, user_id: i64) -> impl Future<Output = anyhow::Result<bool>> + Send;
     /// Support's reset: 2FA off, backup codes, sessions, challenges and counters gone. `false` if no such user.
     fn reset_two_factor(&self, username: &str) -> impl Future<Output = anyhow::Result<bool>> + Send;
+    /// `usercenter user unlock`: clears the second-factor counts (the hard lock and the back-off).
+    fn unlock_second_factor(&self, username: &str) -> impl Future<Output = anyhow::Result<Unlock>> + Send;
 
     /// Counts one attempt (as a failure until reset) unless a back-off is in force; see [`THROTTLE`].
     fn throttle_attempt(
@@ -213,6 +308,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = anyhow::Result<Throttle>> + Send;
     /// A success: the count starts again from zero.
     fn throttle_reset(&self, scope: Scope, subject: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Deletes expired sessions and challenges, and throttle rows idle for a day (rule 11).
+    fn purge_expired(&self, now: i64) -> impl Future<Output = anyhow::Result<Purged>> + Send;
+
+    /// The key check value recorded in the database, if any (rule 15).
+    fn key_check(&self) -> impl Future<Output = anyhow::Result<Option<Vec<u8>>>> + Send;
+    /// Records `value` unless one is recorded already; returns the value recorded (two servers starting
+    /// at once agree on the first).
+    fn record_key_check(&self, value: &[u8]) -> impl Future<Output = anyhow::Result<Vec<u8>>> + Send;
+    /// Some account's encrypted TOTP secret: proof of which key a database without a check value uses.
+    fn any_sealed_secret(&self) -> impl Future<Output = anyhow::Result<Option<(i64, Vec<u8>)>>> + Send;
 
     /// Closes the connections gracefully (SQLite checkpoints its WAL when the last one closes).
     fn close(&self) -> impl Future<Output = ()> + Send;
@@ -270,6 +376,25 @@ pub async fn open(url: &str) -> anyhow::Result<OpenedStore> {
         Err(anyhow::anyhow!("unsupported database URL (use sqlite://PATH or postgres://…)"))
             .with_context(|| format!("cannot open the database {}", redact_url(url)))
     }
+}
+
+/// True when `error` comes from a database that cannot write for lack of space or an I/O failure
+/// (SQLite `SQLITE_FULL` or `SQLITE_IOERR*`; PostgreSQL class 53 "insufficient resources" or 58030
+/// `io_error`): the request is answered 503, and a SQLite connection that saw it is not reused.
+pub fn is_out_of_space(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(db)) => db_error_is_out_of_space(db.as_ref()),
+        _ => false,
+    })
+}
+
+fn db_error_is_out_of_space(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = db.code() else { return false };
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // The extended result code; the primary code is its low byte.
+        return code.parse::<i32>().is_ok_and(sqlite::is_out_of_space_code);
+    }
+    code.starts_with("53") || code == "58030"
 }
 
 pub fn is_postgres_url(url: &str) -> bool {

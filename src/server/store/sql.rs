@@ -8,8 +8,9 @@
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 
 use super::{
-    Backend, BackupCodeOutcome, ConfirmOutcome, RowsAffected as _, Scope, Store, THROTTLE, Throttle,
-    UserRecord,
+    AfterPassword, Backend, ConfirmOutcome, NewCredential, PasswordLogin, Purged, RowsAffected as _,
+    SECOND_FACTOR_LOCK_AFTER, Scope, SecondFactorAttempt, SecondFactorOutcome, Spend, Store, THROTTLE,
+    THROTTLE_IDLE_PURGE_S, Throttle, Unlock, UserRecord,
 };
 
 /// The store over a back end `B`; cheap to clone (the pool is shared).
@@ -27,31 +28,33 @@ impl<B: Backend> SqlStore<B> {
 /// Connection of the back end `B`.
 type Connection<B> = <<B as Backend>::Db as Database>::Connection;
 
-/// Helpers that two `Store` methods share; they require only what they bind.
+/// Counts one attempt in `scope` for `subject` unless a back-off runs (`$4` to `$7` come from
+/// [`THROTTLE`]): counted before the check, so parallel guesses cannot slip past the limit; the attempt
+/// that reaches the threshold sets the back-off at once (cleared on success). Back-off:
+/// `first_s << (failures - threshold)` until it reaches `max_s`. A count whose last failure is at or
+/// before `$8` starts again from one (rule 8's decay; `$8` is the minimum where none applies).
+const COUNT_ATTEMPT: &str = "\
+    INSERT INTO throttles (scope, subject, failures, locked_until, updated_at) VALUES ($1, $2, 1, NULL, $3) \
+    ON CONFLICT (scope, subject) DO UPDATE SET \
+      failures = CASE WHEN throttles.updated_at <= $8 THEN 1 ELSE throttles.failures + 1 END, \
+      locked_until = CASE \
+        WHEN throttles.updated_at <= $8 OR throttles.failures + 1 < $4 THEN NULL \
+        WHEN throttles.failures + 1 >= $5 THEN $3 + $7 \
+        ELSE $3 + ($6 << CAST(throttles.failures + 1 - $4 AS INTEGER)) END, \
+      updated_at = $3 \
+    WHERE throttles.locked_until IS NULL OR throttles.locked_until <= $3 \
+    RETURNING failures";
+
+/// Helpers of the `Store` methods; each runs on a connection the caller holds (maybe in a transaction).
 impl<B: Backend> SqlStore<B>
 where
     for<'c> &'c mut Connection<B>: Executor<'c, Database = B::Db>,
     <B::Db as Database>::Arguments: IntoArguments<B::Db>,
-    for<'v> i64: Encode<'v, B::Db> + Type<B::Db>,
+    for<'v> i64: Encode<'v, B::Db> + Decode<'v, B::Db> + Type<B::Db>,
+    for<'v> &'v str: Encode<'v, B::Db> + Type<B::Db>,
     for<'v> &'v [u8]: Encode<'v, B::Db> + Type<B::Db>,
+    usize: ColumnIndex<<B::Db as Database>::Row>,
 {
-    /// Stores a hashed, expiring credential (a session or a login challenge) for `user_id`, and
-    /// first drops the expired ones of its kind so the table does not grow without bound.
-    async fn insert_expiring(
-        &self,
-        purge_expired: &'static str,
-        insert: &'static str,
-        hash: &[u8],
-        user_id: i64,
-        expires_at: i64,
-        now: i64,
-    ) -> anyhow::Result<()> {
-        let pool = self.backend.pool();
-        sqlx::query(purge_expired).bind(now).execute(pool).await?;
-        sqlx::query(insert).bind(hash).bind(user_id).bind(expires_at).execute(pool).await?;
-        Ok(())
-    }
-
     /// Inside a write transaction: the user's backup codes become exactly `hashes`.
     async fn put_backup_codes(
         connection: &mut Connection<B>,
@@ -71,6 +74,141 @@ where
         }
         Ok(())
     }
+
+    /// [`Store::throttle_attempt`] on `connection`; see [`COUNT_ATTEMPT`].
+    async fn count_attempt(
+        connection: &mut Connection<B>,
+        scope: Scope,
+        subject: &str,
+        now: i64,
+    ) -> anyhow::Result<Throttle> {
+        // `fetch_all`, not `fetch_optional`: outside a transaction SQLite commits when the statement
+        // runs to its end, and only then does a failed commit (a full disk) come back as an error; a
+        // statement dropped after its first row is rolled back silently, and the attempt not counted.
+        let counted: Vec<i64> = sqlx::query_scalar(COUNT_ATTEMPT)
+            .bind(scope.as_str())
+            .bind(subject)
+            .bind(now)
+            .bind(THROTTLE.threshold)
+            .bind(THROTTLE.capped_from())
+            .bind(THROTTLE.first_s)
+            .bind(THROTTLE.max_s)
+            .bind(scope.decay_s().map_or(i64::MIN, |decay| now - decay))
+            .fetch_all(&mut *connection)
+            .await?;
+        if !counted.is_empty() {
+            return Ok(Throttle::Allowed);
+        }
+        let until: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT locked_until FROM throttles WHERE scope = $1 AND subject = $2")
+                .bind(scope.as_str())
+                .bind(subject)
+                .fetch_optional(&mut *connection)
+                .await?;
+        // The back-off may have ended (or been reset) between the two statements.
+        Ok(Throttle::Locked { until: until.flatten().unwrap_or(now + 1).max(now + 1) })
+    }
+
+    async fn clear_count(connection: &mut Connection<B>, scope: Scope, subject: &str) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM throttles WHERE scope = $1 AND subject = $2")
+            .bind(scope.as_str())
+            .bind(subject)
+            .execute(&mut *connection)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_session(
+        connection: &mut Connection<B>,
+        user_id: i64,
+        session: NewCredential<'_>,
+    ) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(session.hash)
+            .bind(user_id)
+            .bind(session.expires_at)
+            .execute(&mut *connection)
+            .await?;
+        Ok(())
+    }
+
+    /// Inside [`Store::complete_second_factor`]'s transaction, after both counts: spends the proof.
+    /// `Err` carries the outcome when it is not spent, and whether the counts stand.
+    async fn spend(
+        connection: &mut Connection<B>,
+        user_id: i64,
+        spend: Spend<'_>,
+        now: i64,
+    ) -> anyhow::Result<Result<Option<u32>, (SecondFactorOutcome, Counted)>> {
+        match spend {
+            Spend::Nothing => Ok(Err((SecondFactorOutcome::InvalidCode, Counted::Yes))),
+            Spend::Totp { sealed_secret, step } => {
+                let accepted = sqlx::query(
+                    "UPDATE users SET last_totp_step = $2 WHERE id = $1 AND totp_secret = $3 \
+                     AND (last_totp_step IS NULL OR last_totp_step < $2)",
+                )
+                .bind(user_id)
+                .bind(step)
+                .bind(sealed_secret)
+                .execute(&mut *connection)
+                .await?;
+                if accepted.rows_affected() == 1 {
+                    return Ok(Ok(None));
+                }
+                let same_secret: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND totp_secret = $2")
+                        .bind(user_id)
+                        .bind(sealed_secret)
+                        .fetch_optional(&mut *connection)
+                        .await?;
+                Ok(Err(match same_secret {
+                    Some(_) => (SecondFactorOutcome::CodeAlreadyUsed, Counted::Yes),
+                    // 2FA was turned off or reset since the secret was read: as if the challenge died.
+                    None => (SecondFactorOutcome::ChallengeGone, Counted::No),
+                }))
+            }
+            Spend::BackupCode { hash } => {
+                let used = sqlx::query(
+                    "UPDATE backup_codes SET used_at = $3 \
+                     WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+                )
+                .bind(user_id)
+                .bind(hash)
+                .bind(now)
+                .execute(&mut *connection)
+                .await?;
+                if used.rows_affected() == 1 {
+                    let remaining: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL",
+                    )
+                    .bind(user_id)
+                    .fetch_one(&mut *connection)
+                    .await?;
+                    return Ok(Ok(Some(u32::try_from(remaining).unwrap_or(u32::MAX))));
+                }
+                let spent: Option<i64> = sqlx::query_scalar(
+                    "SELECT user_id FROM backup_codes \
+                     WHERE user_id = $1 AND code_hash = $2 AND used_at IS NOT NULL",
+                )
+                .bind(user_id)
+                .bind(hash)
+                .fetch_optional(&mut *connection)
+                .await?;
+                let outcome = match spent {
+                    Some(_) => SecondFactorOutcome::CodeAlreadyUsed,
+                    None => SecondFactorOutcome::InvalidCode,
+                };
+                Ok(Err((outcome, Counted::Yes)))
+            }
+        }
+    }
+}
+
+/// Whether a failed second factor's counts are committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Counted {
+    Yes,
+    No,
 }
 
 impl<B: Backend> Store for SqlStore<B>
@@ -80,6 +218,7 @@ where
     for<'v> i64: Encode<'v, B::Db> + Decode<'v, B::Db> + Type<B::Db>,
     for<'v> &'v str: Encode<'v, B::Db> + Type<B::Db>,
     for<'v> &'v [u8]: Encode<'v, B::Db> + Type<B::Db>,
+    for<'v> Vec<u8>: Decode<'v, B::Db> + Type<B::Db>,
     for<'r> UserRecord: FromRow<'r, <B::Db as Database>::Row>,
     usize: ColumnIndex<<B::Db as Database>::Row>,
 {
@@ -98,7 +237,7 @@ where
         }
     }
 
-    // `UserRecord` reads its columns by name and ignores the others (`created_at`), so the three user
+    // `UserRecord` reads its columns by name and ignores the others (`created_at`), so the user
     // queries say `SELECT *` rather than repeating the column list.
     async fn user_by_name(&self, username: &str) -> anyhow::Result<Option<UserRecord>> {
         let user = sqlx::query_as("SELECT * FROM users WHERE username = $1")
@@ -108,30 +247,24 @@ where
         Ok(user)
     }
 
-    async fn user_by_id(&self, id: i64) -> anyhow::Result<Option<UserRecord>> {
-        let user = sqlx::query_as("SELECT * FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.backend.pool())
-            .await?;
-        Ok(user)
-    }
-
-    async fn create_session(
-        &self,
-        token_hash: &[u8],
-        user_id: i64,
-        expires_at: i64,
-        now: i64,
-    ) -> anyhow::Result<()> {
-        self.insert_expiring(
-            "DELETE FROM sessions WHERE expires_at <= $1",
-            "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-            token_hash,
-            user_id,
-            expires_at,
-            now,
-        )
-        .await
+    async fn complete_password_login(&self, login: PasswordLogin<'_>) -> anyhow::Result<()> {
+        let mut tx = self.backend.begin_write().await?;
+        Self::clear_count(&mut tx, Scope::Login, login.throttle_subject).await?;
+        match login.then {
+            AfterPassword::Session(session) => Self::insert_session(&mut tx, login.user_id, session).await?,
+            AfterPassword::Challenge(challenge) => {
+                sqlx::query(
+                    "INSERT INTO challenges (challenge_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+                )
+                .bind(challenge.hash)
+                .bind(login.user_id)
+                .bind(challenge.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn session_user(&self, token_hash: &[u8], now: i64) -> anyhow::Result<Option<UserRecord>> {
@@ -154,45 +287,85 @@ where
         Ok(())
     }
 
-    async fn create_challenge(
-        &self,
-        hash: &[u8],
-        user_id: i64,
-        expires_at: i64,
-        now: i64,
-    ) -> anyhow::Result<()> {
-        self.insert_expiring(
-            "DELETE FROM challenges WHERE expires_at <= $1",
-            "INSERT INTO challenges (challenge_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-            hash,
-            user_id,
-            expires_at,
-            now,
-        )
-        .await
-    }
-
-    async fn challenge_user(&self, hash: &[u8], now: i64) -> anyhow::Result<Option<i64>> {
-        let user_id = sqlx::query_scalar(
-            "SELECT user_id FROM challenges WHERE challenge_hash = $1 AND expires_at > $2 AND used_at IS NULL",
+    async fn challenge_owner(&self, hash: &[u8], now: i64) -> anyhow::Result<Option<UserRecord>> {
+        let user = sqlx::query_as(
+            "SELECT * FROM users WHERE id = (SELECT user_id FROM challenges \
+             WHERE challenge_hash = $1 AND expires_at > $2 AND used_at IS NULL)",
         )
         .bind(hash)
         .bind(now)
         .fetch_optional(self.backend.pool())
         .await?;
-        Ok(user_id)
+        Ok(user)
     }
 
-    async fn consume_challenge(&self, hash: &[u8], now: i64) -> anyhow::Result<bool> {
-        let done = sqlx::query(
+    async fn complete_second_factor(
+        &self,
+        attempt: SecondFactorAttempt<'_>,
+    ) -> anyhow::Result<SecondFactorOutcome> {
+        let SecondFactorAttempt { user_id, challenge_hash, spend, session, now } = attempt;
+        let mut tx = self.backend.begin_write().await?;
+        // The hard lock first (rule 10); this write also takes the account's row lock, so the second
+        // factors of one account run one after the other.
+        let counted: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET second_factor_failures = second_factor_failures + 1 \
+             WHERE id = $1 AND second_factor_failures < $2 RETURNING second_factor_failures",
+        )
+        .bind(user_id)
+        .bind(SECOND_FACTOR_LOCK_AFTER)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if counted.is_none() {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.rollback().await?;
+            return Ok(match exists {
+                Some(_) => SecondFactorOutcome::Locked,
+                None => SecondFactorOutcome::ChallengeGone,
+            });
+        }
+        // Then the back-off (rule 5); a 429 is not an attempt, so nothing of this one stays.
+        let subject = user_id.to_string();
+        if let Throttle::Locked { until } = Self::count_attempt(&mut tx, Scope::Verify, &subject, now).await?
+        {
+            tx.rollback().await?;
+            return Ok(SecondFactorOutcome::Throttled { until });
+        }
+        let backup_codes_remaining = match Self::spend(&mut tx, user_id, spend, now).await? {
+            Ok(remaining) => remaining,
+            Err((outcome, Counted::Yes)) => {
+                tx.commit().await?;
+                return Ok(outcome);
+            }
+            Err((outcome, Counted::No)) => {
+                tx.rollback().await?;
+                return Ok(outcome);
+            }
+        };
+        // A challenge completed meanwhile by a parallel request (or expired) loses here, and the
+        // rollback leaves its proof unspent (rule 12).
+        let consumed = sqlx::query(
             "UPDATE challenges SET used_at = $2 \
              WHERE challenge_hash = $1 AND expires_at > $2 AND used_at IS NULL",
         )
-        .bind(hash)
+        .bind(challenge_hash)
         .bind(now)
-        .execute(self.backend.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if consumed.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(SecondFactorOutcome::ChallengeGone);
+        }
+        sqlx::query("UPDATE users SET second_factor_failures = 0 WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        Self::clear_count(&mut tx, Scope::Verify, &subject).await?;
+        Self::insert_session(&mut tx, user_id, session).await?;
+        tx.commit().await?;
+        Ok(SecondFactorOutcome::SignedIn { backup_codes_remaining })
     }
 
     async fn set_pending_enrollment(
@@ -264,48 +437,6 @@ where
         Ok(ConfirmOutcome::Enabled)
     }
 
-    async fn accept_totp_step(&self, user_id: i64, step: i64) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET last_totp_step = $2 WHERE id = $1 AND totp_secret IS NOT NULL \
-             AND (last_totp_step IS NULL OR last_totp_step < $2)",
-        )
-        .bind(user_id)
-        .bind(step)
-        .execute(self.backend.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn use_backup_code(
-        &self,
-        user_id: i64,
-        hash: &[u8],
-        now: i64,
-    ) -> anyhow::Result<BackupCodeOutcome> {
-        let done = sqlx::query(
-            "UPDATE backup_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(hash)
-        .bind(now)
-        .execute(self.backend.pool())
-        .await?;
-        if done.rows_affected() == 1 {
-            let remaining = self.backup_codes_remaining(user_id).await?;
-            return Ok(BackupCodeOutcome::Accepted { remaining });
-        }
-        let used: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT used_at FROM backup_codes WHERE user_id = $1 AND code_hash = $2")
-                .bind(user_id)
-                .bind(hash)
-                .fetch_optional(self.backend.pool())
-                .await?;
-        Ok(match used {
-            Some(Some(_)) => BackupCodeOutcome::AlreadyUsed,
-            Some(None) | None => BackupCodeOutcome::Unknown,
-        })
-    }
-
     async fn backup_codes_remaining(&self, user_id: i64) -> anyhow::Result<u32> {
         let count: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL")
@@ -355,7 +486,7 @@ where
         let mut tx = self.backend.begin_write().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, pending_secret = NULL, \
-             pending_expires_at = NULL WHERE username = $1 RETURNING id",
+             pending_expires_at = NULL, second_factor_failures = 0 WHERE username = $1 RETURNING id",
         )
         .bind(username)
         .fetch_optional(&mut *tx)
@@ -371,59 +502,85 @@ where
         ] {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
-        sqlx::query("DELETE FROM throttles WHERE scope = $1 AND subject = $2")
-            .bind(Scope::Verify.as_str())
-            .bind(id.to_string().as_str())
-            .execute(&mut *tx)
-            .await?;
+        Self::clear_count(&mut tx, Scope::Verify, &id.to_string()).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    async fn throttle_attempt(&self, scope: Scope, subject: &str, now: i64) -> anyhow::Result<Throttle> {
-        // Counted before the check so that parallel guesses cannot slip past the limit; the attempt
-        // that reaches the threshold sets the back-off at once (cleared on success). Back-off:
-        // first_s << (failures - threshold) until it reaches max_s ($4 to $7 come from THROTTLE).
-        let counted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO throttles (scope, subject, failures, locked_until) VALUES ($1, $2, 1, NULL) \
-             ON CONFLICT (scope, subject) DO UPDATE SET \
-               failures = throttles.failures + 1, \
-               locked_until = CASE \
-                 WHEN throttles.failures + 1 < $4 THEN NULL \
-                 WHEN throttles.failures + 1 >= $5 THEN $3 + $7 \
-                 ELSE $3 + ($6 << CAST(throttles.failures + 1 - $4 AS INTEGER)) END \
-             WHERE throttles.locked_until IS NULL OR throttles.locked_until <= $3 \
-             RETURNING failures",
-        )
-        .bind(scope.as_str())
-        .bind(subject)
-        .bind(now)
-        .bind(THROTTLE.threshold)
-        .bind(THROTTLE.capped_from())
-        .bind(THROTTLE.first_s)
-        .bind(THROTTLE.max_s)
-        .fetch_optional(self.backend.pool())
-        .await?;
-        if counted.is_some() {
-            return Ok(Throttle::Allowed);
-        }
-        let until: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT locked_until FROM throttles WHERE scope = $1 AND subject = $2")
-                .bind(scope.as_str())
-                .bind(subject)
-                .fetch_optional(self.backend.pool())
+    async fn unlock_second_factor(&self, username: &str) -> anyhow::Result<Unlock> {
+        let mut tx = self.backend.begin_write().await?;
+        let before: Option<(i64, i64)> =
+            sqlx::query_as("SELECT id, second_factor_failures FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&mut *tx)
                 .await?;
-        // The back-off may have ended (or been reset) between the two statements.
-        Ok(Throttle::Locked { until: until.flatten().unwrap_or(now + 1).max(now + 1) })
+        let Some((id, failures)) = before else {
+            tx.rollback().await?;
+            return Ok(Unlock::NoSuchUser);
+        };
+        sqlx::query("UPDATE users SET second_factor_failures = 0 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Self::clear_count(&mut tx, Scope::Verify, &id.to_string()).await?;
+        tx.commit().await?;
+        Ok(if failures >= SECOND_FACTOR_LOCK_AFTER { Unlock::Unlocked } else { Unlock::WasNotLocked })
+    }
+
+    async fn throttle_attempt(&self, scope: Scope, subject: &str, now: i64) -> anyhow::Result<Throttle> {
+        let mut connection = self.backend.pool().acquire().await?;
+        Self::count_attempt(&mut connection, scope, subject, now).await
     }
 
     async fn throttle_reset(&self, scope: Scope, subject: &str) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM throttles WHERE scope = $1 AND subject = $2")
-            .bind(scope.as_str())
-            .bind(subject)
-            .execute(self.backend.pool())
+        let mut connection = self.backend.pool().acquire().await?;
+        Self::clear_count(&mut connection, scope, subject).await
+    }
+
+    async fn purge_expired(&self, now: i64) -> anyhow::Result<Purged> {
+        let pool = self.backend.pool();
+        let throttles = sqlx::query(
+            "DELETE FROM throttles WHERE updated_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        )
+        .bind(now - THROTTLE_IDLE_PURGE_S)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        let sessions =
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await?;
+        let challenges =
+            sqlx::query("DELETE FROM challenges WHERE expires_at <= $1").bind(now).execute(pool).await?;
+        Ok(Purged { throttles, sessions: sessions.rows_affected(), challenges: challenges.rows_affected() })
+    }
+
+    async fn key_check(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        let value = sqlx::query_scalar("SELECT check_value FROM server_key_check WHERE id = 1")
+            .fetch_optional(self.backend.pool())
             .await?;
-        Ok(())
+        Ok(value)
+    }
+
+    async fn record_key_check(&self, value: &[u8]) -> anyhow::Result<Vec<u8>> {
+        sqlx::query(
+            "INSERT INTO server_key_check (id, check_value) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(value)
+        .execute(self.backend.pool())
+        .await?;
+        let recorded = sqlx::query_scalar("SELECT check_value FROM server_key_check WHERE id = 1")
+            .fetch_one(self.backend.pool())
+            .await?;
+        Ok(recorded)
+    }
+
+    async fn any_sealed_secret(&self) -> anyhow::Result<Option<(i64, Vec<u8>)>> {
+        let found = sqlx::query_as(
+            "SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(self.backend.pool())
+        .await?;
+        Ok(found)
     }
 
     async fn close(&self) {

@@ -9,7 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection as _, Sqlite, Transaction};
 
 use super::{Backend, RowsAffected, redact_url};
 
@@ -45,6 +45,20 @@ impl SqliteBackend {
             (options, Some(file), 8)
         };
         let pool = SqlitePoolOptions::new()
+            // Rule 16: when a COMMIT fails (a full disk), SQLite rolls the transaction back itself, the
+            // ROLLBACK sqlx then sends fails, and sqlx counts the connection as inside a transaction
+            // for good: every later BEGIN on it fails. Such a connection is closed, not reused, so the
+            // server answers normally again once space is free.
+            .after_release(|connection, _| {
+                Box::pin(async move {
+                    if !connection.is_in_transaction() {
+                        return Ok(true);
+                    }
+                    // A dropped transaction's ROLLBACK may still be on its way: let it arrive, then look.
+                    connection.ping().await?;
+                    Ok(!connection.is_in_transaction())
+                })
+            })
             .max_connections(max_connections)
             .min_connections(if in_memory { 1 } else { 0 })
             // An in-memory database dies with its last connection.
@@ -74,6 +88,11 @@ impl Backend for SqliteBackend {
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
+}
+
+/// `SQLITE_FULL` (13) and `SQLITE_IOERR` (10) with any extended code (the primary code is the low byte).
+pub(super) fn is_out_of_space_code(extended_code: i32) -> bool {
+    matches!(extended_code & 0xff, 10 | 13)
 }
 
 impl RowsAffected for SqliteQueryResult {
