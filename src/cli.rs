@@ -71,9 +71,12 @@ pub async fn run() -> anyhow::Result<()> {
     let api = given_api_url(&matches);
     match cli.command {
         None => {
-            let file = config::load(&config::default_path()?)?;
+            let path = config::default_path()?;
+            let file = config::load(&path)?;
             let api_url = Setting::resolve(api, file.api_url.as_deref()).value;
-            crate::tui::run(crate::tui::Options { api_url, demo: None }).await
+            let options =
+                crate::tui::Options { api_url, demo: None, username: file.username, config_path: Some(path) };
+            crate::tui::run(options).await
         }
         Some(Command::Demo) => crate::demo::run().await,
         Some(Command::Serve(args)) => crate::server::cli::serve(args).await,

@@ -33,7 +33,12 @@ pub async fn run() -> anyhow::Result<()> {
     .await
     .context("cannot start the demo server")?;
     let account = DemoAccount { username: DEMO_USERNAME.to_owned(), password: DEMO_PASSWORD.to_owned() };
-    let options = Options { api_url: Some(format!("http://{}", server.addr())), demo: Some(account) };
+    let options = Options {
+        api_url: Some(format!("http://{}", server.addr())),
+        demo: Some(account),
+        username: None,
+        config_path: None,
+    };
     let outcome = tui::run(options).await;
     // Stop the server before the folder goes, whatever the app's outcome; the app's error comes first.
     let stopped = server.shutdown().await;

@@ -150,7 +150,7 @@ fn save_codes(app: &mut PtyApp, path: Option<&str>) {
         app.type_text(path);
     }
     app.send(KEY_ENTER);
-    app.wait_for("✓ Saved to");
+    app.wait_for("✓ Saved, readable only by you.");
 }
 
 fn assert_contains_all(text: &str, codes: &[String]) {
@@ -334,9 +334,10 @@ fn the_walk_through_every_step() {
     assert!(new_codes.iter().all(|c| !codes.contains(c)), "old {codes:?}, new {new_codes:?}");
     // Neither copied nor saved yet: Ctrl-C asks first.
     decline(&mut app, KEY_CTRL_C, "Quit anyway?", &new_codes);
-    // Copy: no display here, so OSC 52 to the terminal, and the message says so.
+    // Copy: no display here, so OSC 52 to the terminal, which cannot confirm it: not a success.
     app.send(b"c");
-    app.wait_for("Sent to your terminal's clipboard with OSC 52");
+    let screen = app.wait_for("Sent to your terminal (not confirmed: paste to check)");
+    assert!(!screen.contains("[ ✓ Copy"), "{screen}");
     let copied = osc52_payloads(&app.raw_output());
     assert_eq!(copied.len(), 1, "one plain OSC 52 outside tmux: {copied:?}");
     assert_contains_all(&copied[0], &new_codes);
@@ -352,7 +353,7 @@ fn the_walk_through_every_step() {
     app.send(KEY_CTRL_U);
     app.type_text("~/new-codes.txt");
     app.send(KEY_ENTER);
-    app.wait_for("✓ Saved to");
+    app.wait_for("✓ Saved, readable only by you.");
     assert_eq!(std::fs::read(&first_file).expect("the first codes file"), first_saved, "replaced after n");
     assert_saved(&sandbox.home.path().join("new-codes.txt"), &new_codes);
     app.send(KEY_ENTER);
@@ -462,20 +463,51 @@ fn no_url_points_to_the_demo() {
     assert!(!output.stdout.windows(ENTER_ALTERNATE_SCREEN.len()).any(|w| w == ENTER_ALTERNATE_SCREEN));
 }
 
-/// A server that is not there: the screen names the URL and the cause, and offers a retry.
+/// A server that is not there: the screen names the URL and the cause once, and offers a retry;
+/// quitting then is a failure: exit status 1, the reason on standard error after the terminal is back.
 #[test]
 fn dead_server_shows_the_url_the_cause_and_retry() {
     let sandbox = Sandbox::new();
     let mut app = sandbox.spawn(&["--api", "http://127.0.0.1:9"], &[]);
-    let screen = app.wait_for("Cannot reach the server at");
+    let screen = app.wait_for("Cannot reach the server");
     assert!(screen.contains("http://127.0.0.1:9"), "{screen}");
-    assert!(screen.contains("connection refused"), "{screen}");
+    assert!(screen.to_lowercase().contains("connection refused"), "{screen}");
     assert!(screen.contains("r retry"), "{screen}");
+    assert_eq!(screen.matches("Cannot reach").count(), 1, "said once:\n{screen}");
     app.send(b"r");
-    app.wait_for("Cannot reach the server at");
+    app.wait_for("Cannot reach the server");
     app.send(b"q");
-    assert_exits_with_success(&mut app);
+    let status = app.wait_exit(EXIT_TIMEOUT).expect("the app quits");
+    assert_eq!(status.exit_code(), 1, "quitting without a server is a failure");
     assert_terminal_restored(&app);
+    let raw = app.raw_output();
+    let left = find(&raw, LEAVE_ALTERNATE_SCREEN).expect("left the alternate screen");
+    let reason = find(&raw, b"usercenter: Cannot reach http://127.0.0.1:9").expect("the reason on stderr");
+    assert!(reason > left, "the reason is written after the terminal is restored");
+}
+
+/// URL mistakes are refused before the terminal is taken over, each with its fix; exit status 1.
+#[test]
+fn url_mistakes_get_the_right_message() {
+    let home = tempfile::tempdir().expect("a HOME");
+    for (url, expected) in [
+        ("https://platform.example.com/v1", "use https://platform.example.com"),
+        ("localhost:8080", "did you mean http://localhost:8080?"),
+        ("ftp://x", "only http:// and https:// addresses are supported"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_usercenter"))
+            .args(["--api", url])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run usercenter");
+        assert_eq!(output.status.code(), Some(1), "{url}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{url}: {stderr}");
+        assert!(!stderr.contains("nexpected"), "{url}: {stderr}");
+    }
 }
 
 /// Ctrl-C on the backup codes before they were copied or saved asks first; "n" stays, and a second
@@ -511,8 +543,9 @@ fn ctrl_c_on_unsaved_backup_codes_asks_first() {
     assert_terminal_restored(&app);
 }
 
-/// Over SSH inside tmux (no DISPLAY, so X11 is never touched here), a copy goes out as OSC 52 both plain and wrapped for tmux's passthrough, the
-/// message says so, and the codes then count as kept: Ctrl-C quits without asking.
+/// Over SSH inside tmux (no DISPLAY, so X11 is never touched here), a copy goes out as OSC 52 both
+/// plain and wrapped for tmux's passthrough and the message says so; nobody confirmed it, so Ctrl-C
+/// still asks.
 #[test]
 fn copy_inside_tmux_over_ssh_sends_both_osc52_forms() {
     let server = AppServer::with_user("bob", PASSWORD);
@@ -535,6 +568,8 @@ fn copy_inside_tmux_over_ssh_sends_both_osc52_forms() {
     let bel = inner.iter().position(|&b| b == 0x07).expect("BEL ends the inner sequence");
     assert_eq!(&inner[bel..bel + 3], b"\x07\x1b\\", "ST ends the passthrough");
     app.send(KEY_CTRL_C);
+    app.wait_for("Quit anyway?");
+    app.send(b"y");
     assert_exits_with_success(&mut app);
     assert_terminal_restored(&app);
 }
@@ -578,6 +613,8 @@ fn qr_code_step_resizes_inverts_and_esc_cancels_the_enrollment() {
     assert_eq!(scan_qr(&app), uri);
 
     app.send(KEY_ESC);
+    app.wait_for("You may have scanned this code already: cancel the setup? y/n");
+    app.send(b"y");
     wait_for_security(&app, "Off");
     eventually(
         Duration::from_secs(10),

@@ -47,6 +47,8 @@ struct Config {
     demo: Option<DemoAccount>,
     /// The server's issuer name, learnt from an enrollment.
     issuer: Option<String>,
+    /// The username the config file remembers, offered on the sign-in form.
+    remembered: Option<String>,
 }
 
 impl Config {
@@ -57,7 +59,8 @@ impl Config {
     /// The sign-in form, with the username filled in and a word on why we are here.
     fn sign_in(&self, username: Option<&str>, notice: Option<Notice>) -> LoginScreen {
         let mut login = LoginScreen::new(self.insecure, self.demo.clone());
-        if let Some(username) = username.filter(|u| !u.is_empty()) {
+        let offered = if self.demo.is_some() { None } else { self.remembered.as_deref() };
+        if let Some(username) = username.or(offered).filter(|u| !u.is_empty()) {
             login = login.with_username(username);
         }
         if let Some(notice) = notice {
@@ -182,12 +185,19 @@ impl App {
                 insecure: is_insecure_url(api_url),
                 demo,
                 issuer: None,
+                remembered: None,
             },
             account: Account::SignedOut(Box::new(connect)),
             overlay: None,
             ids,
             spinner: 0,
         }
+    }
+
+    /// Offers `username` (remembered in the config file) on the sign-in form.
+    pub fn remembering(mut self, username: Option<String>) -> Self {
+        self.config.remembered = username;
+        self
     }
 
     /// The first effect: is the server there?
@@ -222,6 +232,16 @@ impl App {
         let dialog_checks =
             matches!(&self.overlay, Some(Overlay::Unreachable(dialog)) if dialog.is_checking());
         dialog_checks || self.account.activity() == Activity::Waiting
+    }
+
+    /// Quitting now ends the program unsuccessfully: the server could not be reached. The reason is
+    /// printed on standard error once the terminal is restored.
+    pub fn exit_failure(&self) -> Option<String> {
+        match &self.overlay {
+            Some(Overlay::Unreachable(dialog)) => dialog.failure(),
+            Some(Overlay::Help | Overlay::QuitConfirm(_)) | None => None,
+        }
+        .or_else(|| self.account.failure())
     }
 
     fn quit(&self) -> Effect {
@@ -270,6 +290,13 @@ impl Account {
         }
     }
 
+    fn reconnected(&mut self) {
+        match self {
+            Account::SignedOut(screen) => screen.reconnected(),
+            Account::SignedIn { screen, .. } => screen.reconnected(),
+        }
+    }
+
     fn keys(&self) -> Vec<Key> {
         match self {
             Account::SignedOut(screen) => screen.keys(&()),
@@ -281,6 +308,13 @@ impl Account {
         match self {
             Account::SignedOut(screen) => screen.chrome(body),
             Account::SignedIn { screen, .. } => screen.chrome(body),
+        }
+    }
+
+    fn failure(&self) -> Option<String> {
+        match self {
+            Account::SignedOut(screen) => screen.failure(),
+            Account::SignedIn { screen, .. } => screen.failure(),
         }
     }
 

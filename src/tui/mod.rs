@@ -26,6 +26,10 @@ pub struct DemoAccount {
 pub struct Options {
     pub api_url: Option<String>,
     pub demo: Option<DemoAccount>,
+    /// The username the config file remembers; offered on the sign-in form.
+    pub username: Option<String>,
+    /// Where a signed-in username is remembered; `None` remembers nothing.
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 /// Runs the app until the person quits. Without a server address it fails before touching the

@@ -133,6 +133,9 @@ pub trait Screen: fmt::Debug + Any {
     /// The clock moved on (countdowns).
     fn tick(&mut self, _now: Instant) {}
 
+    /// The server answers again (the retry dialog closed): "cannot reach" messages are old news.
+    fn reconnected(&mut self) {}
+
     /// The screen's key table, each key marked whether the hint bar shows it now.
     fn keys(&self, account: &Self::Account) -> Vec<Key>;
 
@@ -149,6 +152,11 @@ pub trait Screen: fmt::Debug + Any {
 
     /// Why quitting now must be confirmed (codes not kept anywhere yet); `None` quits at once.
     fn quit_warning(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Why quitting now is a failure (the server never answered): said on standard error, exit status 1.
+    fn failure(&self) -> Option<String> {
         None
     }
 

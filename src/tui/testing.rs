@@ -68,7 +68,7 @@ pub fn reply_at(app: &mut App, now: Now, reply: Reply) -> Option<Effect> {
 pub fn work(effect: Option<Effect>) -> Option<Work> {
     match effect? {
         Effect::Run(_, work) => Some(work),
-        Effect::Quit(_) => None,
+        Effect::Quit(_) | Effect::Suspend | Effect::RememberUsername(_) => None,
     }
 }
 

@@ -108,6 +108,10 @@ pub enum Effect {
     Run(RequestId, Work),
     /// Leave the app; on the way out, tidy up on the server (best effort).
     Quit(Cleanup),
+    /// Ctrl-Z: give the terminal back and stop until the shell's `fg`, then draw again.
+    Suspend,
+    /// Signed in: write the username to the config file, to offer it next time (never a password).
+    RememberUsername(String),
 }
 
 #[derive(Debug, PartialEq, Eq)]
