@@ -15,7 +15,7 @@ pub const DEMO_PASSWORD: &str = "demo-password";
 /// What authenticator apps show next to the account.
 pub const DEMO_ISSUER: &str = "usercenter demo";
 
-pub async fn run() -> anyhow::Result<()> {
+pub async fn run(palette: crate::config::PaletteChoice) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("usercenter-demo-")
         .tempdir()
@@ -38,6 +38,7 @@ pub async fn run() -> anyhow::Result<()> {
         demo: Some(account),
         username: None,
         config_path: None,
+        palette,
     };
     let outcome = tui::run(options).await;
     // Stop the server before the folder goes, whatever the app's outcome; the app's error comes first.

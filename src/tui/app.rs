@@ -27,6 +27,7 @@ use super::screens::home::HomeScreen;
 use super::screens::login::LoginScreen;
 use super::screens::regenerate::{RegenReason, RegenerateScreen};
 use super::screens::second_factor::SecondFactorScreen;
+use super::theme::Palette;
 use crate::client::is_insecure_url;
 use crate::domain::Challenge;
 
@@ -49,6 +50,8 @@ struct Config {
     issuer: Option<String>,
     /// The username the config file remembers, offered on the sign-in form.
     remembered: Option<String>,
+    /// What the role colours become on this terminal.
+    palette: Palette,
 }
 
 impl Config {
@@ -186,6 +189,7 @@ impl App {
                 demo,
                 issuer: None,
                 remembered: None,
+                palette: Palette::default(),
             },
             account: Account::SignedOut(Box::new(connect)),
             overlay: None,
@@ -197,6 +201,12 @@ impl App {
     /// Offers `username` (remembered in the config file) on the sign-in form.
     pub fn remembering(mut self, username: Option<String>) -> Self {
         self.config.remembered = username;
+        self
+    }
+
+    /// Draws with `palette` (the terminal's background and colour depth).
+    pub fn with_palette(mut self, palette: Palette) -> Self {
+        self.config.palette = palette;
         self
     }
 
@@ -304,10 +314,10 @@ impl Account {
         }
     }
 
-    fn chrome(&self, body: ratatui::layout::Rect) -> Chrome {
+    fn chrome(&self, area: ratatui::layout::Rect) -> Chrome {
         match self {
-            Account::SignedOut(screen) => screen.chrome(body),
-            Account::SignedIn { screen, .. } => screen.chrome(body),
+            Account::SignedOut(screen) => screen.chrome(area),
+            Account::SignedIn { screen, .. } => screen.chrome(area),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod savefile;
 pub mod screen;
 pub mod screens;
 pub mod text;
+pub mod theme;
 pub mod widgets;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ pub struct Options {
     pub username: Option<String>,
     /// Where a signed-in username is remembered; `None` remembers nothing.
     pub config_path: Option<std::path::PathBuf>,
+    pub palette: crate::config::PaletteChoice,
 }
 
 /// Runs the app until the person quits. Without a server address it fails before touching the

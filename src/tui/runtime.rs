@@ -17,7 +17,9 @@ use super::app::App;
 use super::app::msg::{Answer, ApiCall, Cleanup, Effect, Msg, Now, Reply, RequestId, SaveRequest, Work};
 use super::clipboard::{Clipboard, ClipboardEnv, CopyError, CopyMethod};
 use super::savefile::{self, SaveError};
+use super::theme::{Background, Depth, Palette};
 use crate::client::ApiClient;
+use crate::config::PaletteChoice;
 use crate::domain::SecretString;
 
 /// Printed (before the terminal is taken over) when no server address was given.
@@ -40,8 +42,14 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         anyhow::bail!(NO_URL_MESSAGE);
     };
     let client = ApiClient::new(&url)?;
+    let depth = Depth::detect(|name| std::env::var(name).ok())?;
+    if depth == Depth::None {
+        // The palette adds no colour under NO_COLOR; the QR code's black and white still go out.
+        crossterm::style::force_color_output(true);
+    }
     init_logging()?;
-    let app = App::new(client.base_url(), options.demo).remembering(options.username);
+    let palette = Palette { background: background(options.palette), depth };
+    let app = App::new(client.base_url(), options.demo).remembering(options.username).with_palette(palette);
     let config_path = options.config_path;
     let clipboard = Arc::new(Mutex::new(Clipboard::new(ClipboardEnv::from_process())));
     // try_init also installs the panic hook that restores the terminal before the panic message.
@@ -71,6 +79,30 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     match failure {
         Some(reason) => Err(anyhow::anyhow!(reason)),
         None => Ok(()),
+    }
+}
+
+/// How long the terminal may take to say its background colour (over SSH too); a terminal that cannot
+/// is usually known at once (colorsaurus asks for its attributes in the same breath).
+const BACKGROUND_QUERY: Duration = Duration::from_millis(400);
+
+/// The background to draw for: as chosen, or as the terminal says (OSC 11); dark when it cannot say.
+fn background(choice: PaletteChoice) -> Background {
+    match choice {
+        PaletteChoice::Dark => Background::Dark,
+        PaletteChoice::Light => Background::Light,
+        PaletteChoice::Auto => {
+            let mut query = terminal_colorsaurus::QueryOptions::default();
+            query.timeout = BACKGROUND_QUERY;
+            match terminal_colorsaurus::theme_mode(query) {
+                Ok(terminal_colorsaurus::ThemeMode::Light) => Background::Light,
+                Ok(terminal_colorsaurus::ThemeMode::Dark) => Background::Dark,
+                Err(error) => {
+                    tracing::debug!("the terminal did not say its background: {error}");
+                    Background::Dark
+                }
+            }
+        }
     }
 }
 
@@ -180,11 +212,13 @@ fn suspend(terminal: &mut DefaultTerminal) -> anyhow::Result<()> {
     terminal.show_cursor()?;
     ratatui::restore();
     signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
-    // Here again after SIGCONT.
+    // Here again after SIGCONT (or at once where the shell has no job control).
     terminal::enable_raw_mode()?;
-    execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    execute!(std::io::stdout(), terminal::EnterAlternateScreen, terminal::Clear(terminal::ClearType::All))?;
     terminal.hide_cursor()?;
-    terminal.clear()?;
+    // The screen is blank now: a blank frame makes ratatui's next draw send every cell again.
+    // (Terminal::clear would ask the terminal for the cursor position, which not every one answers.)
+    terminal.draw(|frame| frame.render_widget(ratatui::widgets::Clear, frame.area()))?;
     tracing::info!("resumed");
     Ok(())
 }

@@ -44,12 +44,14 @@ pub struct Session {
     pub me: Me,
 }
 
-/// Whether the app draws its header above the screen.
+/// Whether the app draws its header above the screen and its key hints below it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Chrome {
     Full,
     /// The screen needs every row but the hint line (the QR code on a short terminal).
     NoHeader,
+    /// The screen needs the whole terminal and says itself how to go on (the QR code alone).
+    Bare,
 }
 
 /// What rendering needs beyond a screen's own state.
@@ -146,7 +148,8 @@ pub trait Screen: fmt::Debug + Any {
 
     fn render(&self, account: &Self::Account, area: Rect, buf: &mut Buffer, ui: &Ui);
 
-    fn chrome(&self, _body: Rect) -> Chrome {
+    /// How much of the terminal (`area`, all of it) the screen needs.
+    fn chrome(&self, _area: Rect) -> Chrome {
         Chrome::Full
     }
 

@@ -30,7 +30,7 @@ pub const LONG_ACCOUNT: &str = "jonathan.q.public@example.test";
 pub const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 pub fn otpauth_uri() -> String {
-    format!("otpauth://totp/usercenter:jonathan.q.public%40example.test?secret={SECRET}&issuer=usercenter")
+    format!("otpauth://totp/usercenter:jonathan.q.public%40example.test?secret={SECRET}")
 }
 
 pub fn at(secs: u64) -> Now {
@@ -176,12 +176,30 @@ pub fn signed_in(me: Me) -> App {
 
 /// In the enable wizard, at the Scan step with [`enrollment`].
 pub fn at_scan() -> App {
+    at_scan_with(enrollment())
+}
+
+pub fn at_scan_with(enrollment: Enrollment) -> App {
     let mut app = signed_in(me(false, 0));
     press(&mut app, KeyCode::Char('e'));
     type_text(&mut app, "pw");
     press(&mut app, KeyCode::Enter);
-    reply(&mut app, Reply::EnrollmentStarted(Ok(enrollment())));
+    reply(&mut app, Reply::EnrollmentStarted(Ok(enrollment)));
     app
+}
+
+/// The longest username `user add` allows (64 characters), with a 17-character issuer.
+pub const USERNAME_64: &str = "alexandra.konstantinopoulou.vandenberg@research-labs.example.org";
+
+/// An enrollment for [`USERNAME_64`] at "Newcomer Platform".
+pub fn long_enrollment() -> Enrollment {
+    let account = USERNAME_64.replace('@', "%40");
+    Enrollment {
+        otpauth_uri: format!("otpauth://totp/Newcomer%20Platform:{account}?secret={SECRET}").into(),
+        issuer: "Newcomer Platform".into(),
+        account: USERNAME_64.into(),
+        ..enrollment()
+    }
 }
 
 pub fn at_verify() -> App {

@@ -56,16 +56,23 @@ impl Widget for &App {
         }
         let [header, body, footer] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-        let chrome = self.account.chrome(body);
+        // An overlay needs the hint line to say how to answer it.
+        let chrome = match (self.account.chrome(area), &self.overlay) {
+            (Chrome::Bare, Some(_)) => Chrome::NoHeader,
+            (chrome, _) => chrome,
+        };
         let ui = Ui { spinner: spinner::frame(self.spinner), api_url: &self.config.api_url, chrome };
         match chrome {
+            Chrome::Bare => self.account.render(area, buf, &ui),
             Chrome::NoHeader => self.account.render(Rect { height: area.height - 1, ..area }, buf, &ui),
             Chrome::Full => {
                 self.render_header(header, buf);
                 self.account.render(body, buf, &ui);
             }
         }
-        KeyHints(&self.hints()).render(footer, buf);
+        if chrome != Chrome::Bare {
+            KeyHints(&self.hints()).render(footer, buf);
+        }
         match &self.overlay {
             Some(Overlay::Help) => help::render(&self.account.keys(), self.account.accepts_text(), area, buf),
             Some(Overlay::QuitConfirm(warning)) => {
@@ -82,5 +89,6 @@ impl Widget for &App {
             Some(Overlay::Unreachable(dialog)) => dialog.render(area, buf, &ui),
             None => {}
         }
+        self.config.palette.apply(area, buf);
     }
 }

@@ -13,7 +13,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Widget;
 
 use self::codes::{CodesKind, CodesOutcome, CodesStep};
-use self::scan::{ScanIntent, ScanStep};
+use self::scan::{ScanIntent, ScanLayout, ScanStep};
 use self::verify::{VerifyIntent, VerifyStep};
 use super::password_form::{FormIntent, PasswordForm};
 use crate::tui::app::SignedInRoute;
@@ -137,7 +137,7 @@ impl Screen for EnableWizard {
         }
         match &self.step {
             Step::Password(_) => keys::resolve(password::KEYS, ()),
-            Step::Scan(_) => keys::resolve(scan::KEYS, ()),
+            Step::Scan(scan) => scan.keys(),
             Step::Verify(verify) => verify.keys(),
             Step::Codes(codes) => codes.keys(),
         }
@@ -214,11 +214,21 @@ impl Screen for EnableWizard {
         Transition::Stay
     }
 
-    /// The QR code takes the header's row too when the terminal is short.
-    fn chrome(&self, body: Rect) -> Chrome {
-        match &self.step {
-            Step::Scan(scan) if scan.needs_full_height(body.height.saturating_sub(2)) => Chrome::NoHeader,
-            Step::Password(_) | Step::Scan(_) | Step::Verify(_) | Step::Codes(_) => Chrome::Full,
+    /// The QR code takes the header's and step bar's rows when the terminal is short, and the hint
+    /// line too when it is narrow (its own line then says how to go on).
+    fn chrome(&self, area: Rect) -> Chrome {
+        let Step::Scan(scan) = &self.step else { return Chrome::Full };
+        // Under the header and step bar (and a blank row), above the hints.
+        let body = Rect { height: area.height.saturating_sub(4), ..area };
+        let short = Rect { height: area.height.saturating_sub(1), ..area };
+        if scan.key_shown || scan.layout(body) == ScanLayout::Beside {
+            Chrome::Full
+        } else if scan.layout(short) == ScanLayout::Beside {
+            Chrome::NoHeader
+        } else if scan.layout(area) == ScanLayout::QrOnly {
+            Chrome::Bare
+        } else {
+            Chrome::Full
         }
     }
 
@@ -256,7 +266,7 @@ impl Screen for EnableWizard {
 
 impl EnableWizard {
     fn render_step(&self, _: &Session, area: Rect, buf: &mut Buffer, ui: &Ui) {
-        if let (Chrome::NoHeader, Step::Scan(scan)) = (ui.chrome, &self.step) {
+        if let (Chrome::NoHeader | Chrome::Bare, Step::Scan(scan)) = (ui.chrome, &self.step) {
             // No step bar either: the step's title goes beside the QR code.
             scan.render(area, buf, true);
             return;
