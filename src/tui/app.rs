@@ -52,6 +52,8 @@ struct Config {
     remembered: Option<String>,
     /// What the role colours become on this terminal.
     palette: Palette,
+    /// The person's time zone (UTC until the runtime says otherwise, so tests are the same anywhere).
+    time_zone: jiff::tz::TimeZone,
 }
 
 impl Config {
@@ -83,8 +85,8 @@ pub enum Account {
 
 #[derive(Debug)]
 pub enum Overlay {
-    /// The keys of the screen below.
-    Help,
+    /// The keys of the screen below, scrolled down by `scroll` lines.
+    Help { scroll: u16 },
     /// Ctrl-C where quitting would lose something; holds what would be lost.
     QuitConfirm(&'static str),
     /// A request failed to reach the server mid-session; the screen below keeps its state.
@@ -190,6 +192,7 @@ impl App {
                 issuer: None,
                 remembered: None,
                 palette: Palette::default(),
+                time_zone: jiff::tz::TimeZone::UTC,
             },
             account: Account::SignedOut(Box::new(connect)),
             overlay: None,
@@ -207,6 +210,12 @@ impl App {
     /// Draws with `palette` (the terminal's background and colour depth).
     pub fn with_palette(mut self, palette: Palette) -> Self {
         self.config.palette = palette;
+        self
+    }
+
+    /// Shows times in `time_zone`.
+    pub fn in_time_zone(mut self, time_zone: jiff::tz::TimeZone) -> Self {
+        self.config.time_zone = time_zone;
         self
     }
 
@@ -249,7 +258,7 @@ impl App {
     pub fn exit_failure(&self) -> Option<String> {
         match &self.overlay {
             Some(Overlay::Unreachable(dialog)) => dialog.failure(),
-            Some(Overlay::Help | Overlay::QuitConfirm(_)) | None => None,
+            Some(Overlay::Help { .. } | Overlay::QuitConfirm(_)) | None => None,
         }
         .or_else(|| self.account.failure())
     }

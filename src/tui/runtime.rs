@@ -49,7 +49,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     }
     init_logging()?;
     let palette = Palette { background: background(options.palette), depth };
-    let app = App::new(client.base_url(), options.demo).remembering(options.username).with_palette(palette);
+    let app = App::new(client.base_url(), options.demo)
+        .remembering(options.username)
+        .with_palette(palette)
+        .in_time_zone(jiff::tz::TimeZone::system());
     let config_path = options.config_path;
     let clipboard = Arc::new(Mutex::new(Clipboard::new(ClipboardEnv::from_process())));
     // try_init also installs the panic hook that restores the terminal before the panic message.

@@ -61,6 +61,8 @@ pub struct Ui<'a> {
     pub spinner: &'static str,
     pub api_url: &'a str,
     pub chrome: Chrome,
+    /// Times are shown in it, named.
+    pub time_zone: &'a jiff::tz::TimeZone,
 }
 
 /// What a screen may ask of the app while it handles a key or an answer: the account it relies on,

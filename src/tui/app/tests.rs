@@ -436,12 +436,12 @@ fn help_opens_with_question_mark_only_outside_text_fields() {
     press(&mut app, KeyCode::Char('?'));
     assert!(app.overlay.is_none(), "typed into the username");
     press(&mut app, KeyCode::F(1));
-    assert!(matches!(app.overlay, Some(Overlay::Help)));
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
     press(&mut app, KeyCode::Char('x'));
     assert!(app.overlay.is_none());
     let mut app = signed_in(me(false, 0));
     press(&mut app, KeyCode::Char('?'));
-    assert!(matches!(app.overlay, Some(Overlay::Help)));
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
 }
 
 #[test]
@@ -665,4 +665,16 @@ fn j_and_k_move_where_the_arrows_move() {
     press(&mut app, KeyCode::Char('k'));
     press(&mut app, KeyCode::Char('k'));
     assert!(matches!(work(press(&mut app, KeyCode::Enter)), Some(Work::Copy(_))), "k moved to Copy");
+}
+
+/// Found: a long username was drawn over the server's address in the header.
+#[test]
+fn a_long_username_does_not_overwrite_the_header() {
+    let name = "alexandra.konstantinopoulou.vandenberg@research-labs.example.org";
+    let app = signed_in(Me { username: name.into(), ..me(false, 0) });
+    let terminal = render(&app, 80, 24);
+    let header = terminal.backend().to_string().lines().next().unwrap_or_default().to_owned();
+    assert!(header.contains("usercenter · http://127.0.0.1"), "{header}");
+    assert!(header.contains("alexandra.konstantinopoulou") && header.contains('…'), "{header}");
+    insta::assert_snapshot!("a_long_username_in_the_header", terminal.backend());
 }

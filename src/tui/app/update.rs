@@ -9,6 +9,7 @@ use super::{Account, App, Leads, Overlay, SignedOutRoute, route_signed_in, route
 use crate::client::ClientError;
 use crate::tui::screen::{Cx, Screen, Transition};
 use crate::tui::screens::connect::{ConnectDialog, ConnectIntent, ConnectState};
+use crate::tui::screens::help;
 
 /// Asked before `q` cancels a setup whose code may already be in the person's app.
 const SETUP_QUIT_WARNING: &str =
@@ -85,7 +86,7 @@ impl App {
             return self.quit_or_ask();
         }
         if key.code == KeyCode::F(1) || (key.code == KeyCode::Char('?') && !self.account.accepts_text()) {
-            self.overlay = Some(Overlay::Help);
+            self.overlay = Some(Overlay::Help { scroll: 0 });
             return None;
         }
         self.deliver(Input::Key(&key))
@@ -106,7 +107,19 @@ impl App {
     /// An overlay takes every key while it is shown.
     fn on_overlay_key(&mut self, overlay: Overlay, key: &KeyEvent) -> Option<Effect> {
         match overlay {
-            Overlay::Help => None,
+            // The arrows scroll a help longer than the terminal; any other key closes it.
+            Overlay::Help { scroll } => {
+                let last = help::line_count(&self.account.keys(), self.account.accepts_text());
+                let scroll = match key.code {
+                    KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+                    KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(help::PAGE),
+                    KeyCode::PageUp => scroll.saturating_sub(help::PAGE),
+                    _ => return None,
+                };
+                self.overlay = Some(Overlay::Help { scroll: scroll.min(last) });
+                None
+            }
             Overlay::QuitConfirm(warning) => match key.code {
                 KeyCode::Char('y' | 'Y') => Some(self.quit()),
                 KeyCode::Char('n' | 'N') | KeyCode::Esc => None,

@@ -16,7 +16,8 @@ use crate::tui::widgets::popup::{Popup, TooSmall};
 use crate::tui::widgets::spinner;
 
 /// The keys while the help is open.
-const HELP_KEYS: &[KeyBinding] = &[KeyBinding::new("any key", "close")];
+const HELP_KEYS: &[KeyBinding] =
+    &[KeyBinding::new("↑↓", "scroll").also("j k PgUp PgDn"), KeyBinding::new("any other key", "close")];
 
 /// The keys while quitting is asked.
 const QUIT_CONFIRM_KEYS: &[KeyBinding] =
@@ -25,7 +26,7 @@ const QUIT_CONFIRM_KEYS: &[KeyBinding] =
 impl App {
     fn hints(&self) -> Vec<(&'static str, &'static str)> {
         let keys = match &self.overlay {
-            Some(Overlay::Help) => keys::resolve(HELP_KEYS, ()),
+            Some(Overlay::Help { .. }) => keys::resolve(HELP_KEYS, ()),
             Some(Overlay::QuitConfirm(_)) => keys::resolve(QUIT_CONFIRM_KEYS, ()),
             Some(Overlay::Unreachable(dialog)) => dialog.keys(Place::OverScreen),
             None => self.account.keys(),
@@ -33,19 +34,39 @@ impl App {
         keys::hints(&keys)
     }
 
+    /// ` usercenter · URL (not encrypted)        username `; a long username or URL is shortened with
+    /// `…` so neither runs over the other.
     fn render_header(&self, area: Rect, buf: &mut Buffer) {
+        let width = usize::from(area.width);
+        let username = match &self.account {
+            Account::SignedIn { session, .. } => {
+                shorten(&session.me.username, (width / 2).saturating_sub(2).max(8))
+            }
+            Account::SignedOut(_) => String::new(),
+        };
+        let insecure = if self.config.insecure { " (not encrypted)" } else { "" };
+        // " usercenter · " is 14 columns; two more keep a gap before the username.
+        let room = width.saturating_sub(14 + insecure.chars().count() + username.chars().count() + 2);
         let mut spans = vec![Span::raw(" "), Span::raw("usercenter").bold(), Span::raw(" · ").dark_gray()];
-        spans.push(Span::raw(self.config.api_url.clone()).dark_gray());
+        spans.push(Span::raw(shorten(&self.config.api_url, room)).dark_gray());
         if self.config.insecure {
-            spans.push(Span::raw(" (not encrypted)").yellow());
+            spans.push(Span::raw(insecure).yellow());
         }
         Line::from(spans).render(area, buf);
-        if let Account::SignedIn { session, .. } = &self.account {
-            Paragraph::new(Line::from(format!("{} ", session.me.username)).bold())
-                .right_aligned()
-                .render(area, buf);
+        if !username.is_empty() {
+            Paragraph::new(Line::from(format!("{username} ")).bold()).right_aligned().render(area, buf);
         }
     }
+}
+
+/// `text` in at most `max` columns, its end replaced by `…` when it is longer.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    short.push('…');
+    short
 }
 
 impl Widget for &App {
@@ -61,7 +82,12 @@ impl Widget for &App {
             (Chrome::Bare, Some(_)) => Chrome::NoHeader,
             (chrome, _) => chrome,
         };
-        let ui = Ui { spinner: spinner::frame(self.spinner), api_url: &self.config.api_url, chrome };
+        let ui = Ui {
+            spinner: spinner::frame(self.spinner),
+            api_url: &self.config.api_url,
+            chrome,
+            time_zone: &self.config.time_zone,
+        };
         match chrome {
             Chrome::Bare => self.account.render(area, buf, &ui),
             Chrome::NoHeader => self.account.render(Rect { height: area.height - 1, ..area }, buf, &ui),
@@ -74,7 +100,11 @@ impl Widget for &App {
             KeyHints(&self.hints()).render(footer, buf);
         }
         match &self.overlay {
-            Some(Overlay::Help) => help::render(&self.account.keys(), self.account.accepts_text(), area, buf),
+            Some(Overlay::Help { scroll }) => {
+                // The hint line under it says how to scroll and close.
+                let above_hints = Rect { height: area.height.saturating_sub(1), ..area };
+                help::render(&self.account.keys(), self.account.accepts_text(), *scroll, above_hints, buf);
+            }
             Some(Overlay::QuitConfirm(warning)) => {
                 let lines = vec![
                     Line::from(*warning),

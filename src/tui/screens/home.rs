@@ -348,3 +348,17 @@ mod tests {
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 }
+
+#[cfg(test)]
+mod time_zone_tests {
+    use crate::tui::testing::*;
+
+    #[test]
+    fn security_shows_the_time_in_the_local_zone_named() {
+        let zone = jiff::tz::TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").expect("a POSIX zone");
+        let app = signed_in(me(true, 10)).in_time_zone(zone);
+        let text = screen_text(&app);
+        assert!(text.contains("On since 2026-11-01 10:30 CET"), "{text}");
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+}

@@ -412,17 +412,6 @@ impl CodesStep {
             status_lines.push(m.line());
         }
         let status_rows = wrapped_height(&status_lines, inner.width).max(1);
-        let [intro, _, codes, _, buttons, _, status, prompt] = Layout::vertical([
-            Constraint::Length(3),
-            Constraint::Length(1),
-            Constraint::Length(rows),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(status_rows + 1),
-            Constraint::Min(0),
-        ])
-        .areas(inner);
         let first = match self.kind {
             CodesKind::Enabled => "Two-factor authentication is on. ",
             CodesKind::Regenerated => "Your old backup codes no longer work. ",
@@ -434,6 +423,22 @@ impl CodesStep {
                  (a password manager, or print them): they are not shown again.",
             ),
         ]);
+        // As many rows as the words take at this width: "they are not shown again" is never cut.
+        let intro_rows = wrapped_height(std::slice::from_ref(&intro_text), inner.width);
+        // The blank rows between the parts go first when the terminal is short, never the codes.
+        let spare = inner.height.saturating_sub(intro_rows + rows + 1 + status_rows);
+        let gap = |nth: u16| u16::from(spare >= nth);
+        let [intro, _, codes, _, buttons, _, status, prompt] = Layout::vertical([
+            Constraint::Length(intro_rows),
+            Constraint::Length(gap(1)),
+            Constraint::Length(rows),
+            Constraint::Length(gap(2)),
+            Constraint::Length(1),
+            Constraint::Length(gap(3)),
+            Constraint::Length(status_rows + gap(4)),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
         Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
         self.render_codes(codes, buf);
         self.render_buttons(buttons, buf);
@@ -670,5 +675,22 @@ mod tests {
         let mut app = at_codes();
         ctrl_c(&mut app);
         insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+}
+
+#[cfg(test)]
+mod small_terminal_tests {
+    use crate::tui::testing::*;
+
+    /// Found at 60x20: "they are not shown again" was cut off the intro.
+    #[test]
+    fn backup_codes_at_60x20() {
+        let app = at_codes();
+        let terminal = render(&app, 60, 20);
+        let text = terminal.backend().to_string().replace(['│', '"'], " ");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("10. 789ab-cdefg"), "every code is shown:\n{}", terminal.backend());
+        assert!(text.contains("they are not shown again"), "{}", terminal.backend());
+        insta::assert_snapshot!(terminal.backend());
     }
 }

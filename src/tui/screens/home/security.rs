@@ -121,11 +121,12 @@ impl Page for SecurityPage {
         actions(me).contains(&action).then(|| action.route())
     }
 
-    fn lines(&self, me: &Me, _ui: &Ui, focused: bool) -> Vec<Line<'static>> {
+    fn lines(&self, me: &Me, ui: &Ui, focused: bool) -> Vec<Line<'static>> {
         let tf = &me.two_factor;
         let mut lines = vec![Line::from("Two-factor authentication").bold()];
         if tf.enabled {
-            let since = tf.enabled_at.map(|t| format!(" since {}", format_time(t))).unwrap_or_default();
+            let since =
+                tf.enabled_at.map(|t| format!(" since {}", format_time(t, ui.time_zone))).unwrap_or_default();
             lines.push(Line::from(vec![
                 Span::raw("  Status:        "),
                 Span::styled("On", Style::new().green().bold()),
