@@ -875,3 +875,45 @@ fn ctrl_z_suspends_and_fg_resumes_and_redraws() {
     shell.type_text("exit\r");
     assert!(shell.wait_exit(EXIT_TIMEOUT).is_some(), "the shell ends");
 }
+
+/// The code the demo's stand-in phone shows, read off the screen.
+fn stand_in_code(app: &PtyApp) -> String {
+    eventually(
+        Duration::from_secs(30),
+        || format!("no stand-in phone on the screen:\n{}", app.screen()),
+        || {
+            let screen = app.screen();
+            let at = screen.find("stand-in phone: ")? + "stand-in phone: ".len();
+            let digits: String = screen[at..].chars().take(7).filter(char::is_ascii_digit).collect();
+            (digits.len() == 6).then_some(digits)
+        },
+    )
+}
+
+/// The issue's "done when": a newcomer at 60x20 with NO_COLOR set finishes the whole demo without a
+/// phone, the stand-in phone on screen giving the codes.
+#[test]
+fn the_demo_is_finished_without_a_phone_at_60x20_under_no_color() {
+    let sandbox = Sandbox::new();
+    let envs = [("HOME", sandbox.home()), ("TMPDIR", sandbox.tmp()), ("NO_COLOR", "1")];
+    let mut app = PtyApp::spawn(&["demo"], &envs, 60, 20);
+    app.wait_for("Demo account: demo / demo-password");
+    app.send(KEY_ENTER);
+    wait_for_security(&app, "Off");
+    app.send(b"e");
+    app.wait_for("Enter your password to continue.");
+    app.type_text("demo-password");
+    app.send(KEY_ENTER);
+    stand_in_code(&app);
+    app.send(KEY_ENTER);
+    app.wait_for("┌ Verify");
+    app.type_text(&stand_in_code(&app));
+    let codes = wait_for_backup_codes(&app);
+    save_codes(&mut app, None);
+    assert_saved(&sandbox.home.path().join("usercenter-demo-backup-codes.txt"), &codes);
+    app.send(KEY_ENTER);
+    wait_for_security(&app, "On since");
+    assert!(app.colours_outside_the_qr_code().is_empty(), "no colour under NO_COLOR");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+}

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use self::msg::{ApiCall, Cleanup, Effect, RequestIds, Work};
 use super::DemoAccount;
+use super::demo_phone::{DemoPhone, PhoneCode};
 use super::keys::Key;
 use super::notice::Notice;
 use super::screen::{Activity, Chrome, Cx, Screen, Session, Ui};
@@ -54,6 +55,17 @@ struct Config {
     palette: Palette,
     /// The person's time zone (UTC until the runtime says otherwise, so tests are the same anywhere).
     time_zone: jiff::tz::TimeZone,
+    /// In the demo only: the stand-in phone, once a setup started.
+    demo_phone: Option<DemoPhone>,
+    /// The wall clock as the last message told it (update never reads the clock).
+    wall: Option<time::OffsetDateTime>,
+}
+
+impl Config {
+    /// What the demo's stand-in phone shows now, if there is one.
+    fn phone_code(&self) -> Option<PhoneCode> {
+        Some(self.demo_phone.as_ref()?.code_at(self.wall?))
+    }
 }
 
 impl Config {
@@ -193,6 +205,8 @@ impl App {
                 remembered: None,
                 palette: Palette::default(),
                 time_zone: jiff::tz::TimeZone::UTC,
+                demo_phone: None,
+                wall: None,
             },
             account: Account::SignedOut(Box::new(connect)),
             overlay: None,
@@ -231,7 +245,7 @@ impl App {
     pub fn tick_interval(&self) -> Option<Duration> {
         if self.is_busy() {
             Some(SPINNER_TICK)
-        } else if self.account.activity() == Activity::CountingDown {
+        } else if self.account.activity() == Activity::CountingDown || self.config.demo_phone.is_some() {
             Some(COUNTDOWN_TICK)
         } else {
             None

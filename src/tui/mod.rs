@@ -3,6 +3,7 @@
 //! `runtime` owns the terminal and runs effects.
 pub mod app;
 pub mod clipboard;
+pub mod demo_phone;
 pub mod keys;
 pub mod notice;
 pub mod request;

@@ -177,7 +177,7 @@ async fn event_loop(
                     Some((_, interval)) => { interval.tick().await; }
                     None => std::future::pending::<()>().await,
                 }
-            } => Msg::Tick(std::time::Instant::now()),
+            } => Msg::Tick(now()),
             signal = terminate.recv() => {
                 *hung_up = signal == Signal::Hangup;
                 Msg::Terminate

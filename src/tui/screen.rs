@@ -63,6 +63,8 @@ pub struct Ui<'a> {
     pub chrome: Chrome,
     /// Times are shown in it, named.
     pub time_zone: &'a jiff::tz::TimeZone,
+    /// In the demo, what its stand-in phone shows now.
+    pub phone: Option<&'a crate::tui::demo_phone::PhoneCode>,
 }
 
 /// What a screen may ask of the app while it handles a key or an answer: the account it relies on,

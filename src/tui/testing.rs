@@ -37,6 +37,11 @@ pub fn at(secs: u64) -> Now {
     Now { instant: *T0 + Duration::from_secs(secs), wall: WALL + Duration::from_secs(secs) }
 }
 
+/// `elapsed` after the start of every test.
+pub fn after(elapsed: Duration) -> Now {
+    Now { instant: *T0 + elapsed, wall: WALL + elapsed }
+}
+
 pub fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }

@@ -51,7 +51,8 @@ impl RequestIds {
 pub enum Msg {
     Key(KeyEvent),
     Resize(u16, u16),
-    Tick(Instant),
+    /// The clock moved on: countdowns, the spinner, the demo's stand-in phone.
+    Tick(Now),
     /// The answer to the effect that carried the same id.
     Reply(Answer),
     /// SIGTERM or SIGHUP (the SSH connection dropped): leave at once, there is nobody to ask.

@@ -68,9 +68,9 @@ fn throttled_login_counts_down_from_retry_after() {
     assert!(screen_text(&app).contains("Too many attempts. Try again in 30 s."));
     assert_eq!(app.tick_interval(), Some(COUNTDOWN_TICK));
     assert_eq!(press(&mut app, KeyCode::Enter), None, "no attempt while throttled");
-    app.update(Msg::Tick(*T0 + Duration::from_millis(1500)));
+    app.update(Msg::Tick(after(Duration::from_millis(1500))));
     assert!(screen_text(&app).contains("Try again in 29 s."));
-    app.update(Msg::Tick(*T0 + Duration::from_secs(30)));
+    app.update(Msg::Tick(after(Duration::from_secs(30))));
     assert!(!screen_text(&app).contains("Too many attempts"));
     assert_eq!(app.tick_interval(), None);
     assert!(matches!(api(press(&mut app, KeyCode::Enter)), Some(ApiCall::Login { .. })));
@@ -240,7 +240,7 @@ fn throttled_verify_counts_down_and_ignores_digits() {
     reply(&mut app, Reply::Confirmed(Err(err)));
     assert!(screen_text(&app).contains("Try again in 60 s."));
     assert!(type_text(&mut app, "123456").is_empty());
-    app.update(Msg::Tick(*T0 + Duration::from_secs(60)));
+    app.update(Msg::Tick(after(Duration::from_secs(60))));
     assert_eq!(type_text(&mut app, "123456").len(), 1);
 }
 
@@ -677,4 +677,39 @@ fn a_long_username_does_not_overwrite_the_header() {
     assert!(header.contains("usercenter · http://127.0.0.1"), "{header}");
     assert!(header.contains("alexandra.konstantinopoulou") && header.contains('…'), "{header}");
     insta::assert_snapshot!("a_long_username_in_the_header", terminal.backend());
+}
+
+/// In the demo, signed in and at the QR code step.
+fn demo_at_scan() -> App {
+    let mut app = demo_app();
+    press(&mut app, KeyCode::Enter);
+    reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
+    reply(&mut app, Reply::Me(Ok(Me { username: "demo".into(), ..me(false, 0) })));
+    press(&mut app, KeyCode::Char('e'));
+    type_text(&mut app, "demo-password");
+    press(&mut app, KeyCode::Enter);
+    reply(&mut app, Reply::EnrollmentStarted(Ok(enrollment())));
+    app
+}
+
+#[test]
+fn the_demo_has_a_stand_in_phone_the_normal_app_does_not() {
+    use crate::tui::demo_phone::DemoPhone;
+    let phone = DemoPhone::scan(&otpauth_uri().into()).expect("a readable URI");
+    let mut app = demo_at_scan();
+    let code = phone.code_at(WALL);
+    let text = screen_text(&app);
+    assert!(text.contains(&format!("stand-in phone: {} ({} s)", code.code, code.seconds_left)), "{text}");
+    insta::assert_snapshot!("demo_scan_with_the_stand_in_phone", render(&app, 80, 24).backend());
+    assert_eq!(app.tick_interval(), Some(COUNTDOWN_TICK), "the countdown moves while idle");
+    app.update(Msg::Tick(after(Duration::from_secs(31))));
+    let later = phone.code_at(WALL + Duration::from_secs(31));
+    press(&mut app, KeyCode::Enter);
+    let text = screen_text(&app);
+    assert!(text.contains(&later.label()), "the verify step shows the current code:\n{text}");
+    insta::assert_snapshot!("demo_verify_with_the_stand_in_phone", render(&app, 80, 24).backend());
+
+    let app = at_scan();
+    assert!(!screen_text(&app).contains("stand-in phone"), "never in the normal app");
+    assert_eq!(app.tick_interval(), None);
 }

@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::msg::{Answer, ApiCall, Effect, Msg, Reply, Work};
 use super::{Account, App, Leads, Overlay, SignedOutRoute, route_signed_in, route_signed_out};
 use crate::client::ClientError;
+use crate::tui::demo_phone::DemoPhone;
 use crate::tui::screen::{Cx, Screen, Transition};
 use crate::tui::screens::connect::{ConnectDialog, ConnectIntent, ConnectState};
 use crate::tui::screens::help;
@@ -47,7 +48,8 @@ impl App {
             Msg::Key(key) => self.on_key(key),
             Msg::Resize(_, _) => None,
             Msg::Tick(now) => {
-                self.on_tick(now);
+                self.config.wall = Some(now.wall);
+                self.on_tick(now.instant);
                 None
             }
             Msg::Reply(answer) => self.on_reply(answer),
@@ -145,6 +147,17 @@ impl App {
     }
 
     fn on_reply(&mut self, answer: Answer) -> Option<Effect> {
+        self.config.wall = Some(answer.now.wall);
+        if self.config.demo.is_some() {
+            // The demo's stand-in phone scans what a phone would, and forgets a secret turned off.
+            match &answer.reply {
+                Reply::EnrollmentStarted(Ok(enrollment)) => {
+                    self.config.demo_phone = DemoPhone::scan(&enrollment.otpauth_uri);
+                }
+                Reply::Disabled(Ok(_)) => self.config.demo_phone = None,
+                _ => {}
+            }
+        }
         // The server's name, learnt from any enrollment it sent; saved codes are headed with it.
         if let Reply::EnrollmentStarted(Ok(enrollment)) = &answer.reply {
             self.config.issuer = Some(enrollment.issuer.clone());

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{Account, App, MIN_HEIGHT, MIN_WIDTH, Overlay};
+use crate::tui::demo_phone::PhoneCode;
 use crate::tui::keys::{self, KeyBinding};
 use crate::tui::screen::{Chrome, Ui};
 use crate::tui::screens::connect::Place;
@@ -36,13 +37,19 @@ impl App {
 
     /// ` usercenter · URL (not encrypted)        username `; a long username or URL is shortened with
     /// `…` so neither runs over the other.
-    fn render_header(&self, area: Rect, buf: &mut Buffer) {
+    fn render_header(&self, area: Rect, phone: Option<&PhoneCode>, buf: &mut Buffer) {
         let width = usize::from(area.width);
-        let username = match &self.account {
+        let name = match &self.account {
             Account::SignedIn { session, .. } => {
                 shorten(&session.me.username, (width / 2).saturating_sub(2).max(8))
             }
             Account::SignedOut(_) => String::new(),
+        };
+        // The demo's stand-in phone goes before the username: the code to type is always in sight.
+        let username = match phone {
+            Some(phone) if name.is_empty() => phone.label(),
+            Some(phone) => format!("{} · {name}", phone.label()),
+            None => name,
         };
         let insecure = if self.config.insecure { " (not encrypted)" } else { "" };
         // " usercenter · " is 14 columns; two more keep a gap before the username.
@@ -82,17 +89,19 @@ impl Widget for &App {
             (Chrome::Bare, Some(_)) => Chrome::NoHeader,
             (chrome, _) => chrome,
         };
+        let phone = self.config.phone_code();
         let ui = Ui {
             spinner: spinner::frame(self.spinner),
             api_url: &self.config.api_url,
             chrome,
             time_zone: &self.config.time_zone,
+            phone: phone.as_ref(),
         };
         match chrome {
             Chrome::Bare => self.account.render(area, buf, &ui),
             Chrome::NoHeader => self.account.render(Rect { height: area.height - 1, ..area }, buf, &ui),
             Chrome::Full => {
-                self.render_header(header, buf);
+                self.render_header(header, phone.as_ref(), buf);
                 self.account.render(body, buf, &ui);
             }
         }

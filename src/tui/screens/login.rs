@@ -357,7 +357,7 @@ mod tests {
             &mut app,
             Reply::Login(Err(ClientError::TooManyAttempts { retry_after: Duration::from_secs(60) })),
         );
-        app.update(crate::tui::app::msg::Msg::Tick(*T0 + Duration::from_secs(18)));
+        app.update(crate::tui::app::msg::Msg::Tick(after(Duration::from_secs(18))));
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 

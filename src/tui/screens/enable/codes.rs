@@ -426,7 +426,13 @@ impl CodesStep {
         // As many rows as the words take at this width: "they are not shown again" is never cut.
         let intro_rows = wrapped_height(std::slice::from_ref(&intro_text), inner.width);
         // The blank rows between the parts go first when the terminal is short, never the codes.
-        let spare = inner.height.saturating_sub(intro_rows + rows + 1 + status_rows);
+        // The prompt's rows are kept too: the file name being typed must show.
+        let prompt_rows = match &self.mode {
+            CodesMode::SavePrompt { .. } => 2,
+            CodesMode::Replace { .. } => 1,
+            CodesMode::View | CodesMode::LeaveConfirm => u16::from(self.saved.is_some() || self.copy_kept()),
+        };
+        let spare = inner.height.saturating_sub(intro_rows + rows + 1 + status_rows + prompt_rows);
         let gap = |nth: u16| u16::from(spare >= nth);
         let [intro, _, codes, _, buttons, _, status, prompt] = Layout::vertical([
             Constraint::Length(intro_rows),
@@ -681,6 +687,17 @@ mod tests {
 #[cfg(test)]
 mod small_terminal_tests {
     use crate::tui::testing::*;
+
+    /// Found at 60x20 (finishing the demo there): the file name prompt had no room and did not show.
+    #[test]
+    fn the_save_prompt_shows_at_60x20() {
+        let mut app = at_codes();
+        press(&mut app, crossterm::event::KeyCode::Char('s'));
+        let terminal = render(&app, 60, 20);
+        let text = terminal.backend().to_string();
+        assert!(text.contains("Save the codes to this file") && text.contains("10. 789ab-cdefg"), "{text}");
+        insta::assert_snapshot!(terminal.backend());
+    }
 
     /// Found at 60x20: "they are not shown again" was cut off the intro.
     #[test]

@@ -268,7 +268,7 @@ impl EnableWizard {
     fn render_step(&self, _: &Session, area: Rect, buf: &mut Buffer, ui: &Ui) {
         if let (Chrome::NoHeader | Chrome::Bare, Step::Scan(scan)) = (ui.chrome, &self.step) {
             // No step bar either: the step's title goes beside the QR code.
-            scan.render(area, buf, true);
+            scan.render(area, buf, true, ui.phone);
             return;
         }
         let [bar, _, body] =
@@ -276,7 +276,7 @@ impl EnableWizard {
         StepBar { steps: &STEPS, current: self.step_index() }.render(bar, buf);
         match &self.step {
             Step::Password(form) => password::render(form, body, buf, ui),
-            Step::Scan(scan) => scan.render(body, buf, false),
+            Step::Scan(scan) => scan.render(body, buf, false, ui.phone),
             Step::Verify(verify) => verify.render(body, buf, ui),
             Step::Codes(codes) => codes.render(body, buf, ui),
         }

@@ -12,6 +12,7 @@ use ratatui::text::{Line, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::domain::Enrollment;
+use crate::tui::demo_phone::PhoneCode;
 use crate::tui::keys::{self, KeyBinding};
 use crate::tui::widgets::keyhints::KeyHints;
 use crate::tui::widgets::popup::wrapped_height;
@@ -137,10 +138,12 @@ impl ScanStep {
     }
 
     /// Draws the step in `area` as [`ScanStep::layout`] says; `with_title` when the step bar is not shown.
-    pub fn render(&self, area: Rect, buf: &mut Buffer, with_title: bool) {
+    /// In the demo, `phone` is what its stand-in phone shows: said here too when the header is not shown.
+    pub fn render(&self, area: Rect, buf: &mut Buffer, with_title: bool, phone: Option<&PhoneCode>) {
+        let phone = phone.filter(|_| with_title);
         match (&self.qr, self.layout(area)) {
-            (Ok(matrix), ScanLayout::Beside) => self.render_beside(matrix, area, buf, with_title),
-            (Ok(matrix), ScanLayout::QrOnly) => self.render_qr_only(matrix, area, buf),
+            (Ok(matrix), ScanLayout::Beside) => self.render_beside(matrix, area, buf, with_title, phone),
+            (Ok(matrix), ScanLayout::QrOnly) => self.render_qr_only(matrix, area, buf, phone),
             (Ok(_) | Err(_), ScanLayout::Beside | ScanLayout::QrOnly | ScanLayout::KeyOnly) => {
                 self.render_key_only(area, buf);
             }
@@ -148,10 +151,21 @@ impl ScanStep {
     }
 
     /// The QR code and its text, centred as one block, as every step of the wizard is.
-    fn render_beside(&self, matrix: &QrMatrix, area: Rect, buf: &mut Buffer, with_title: bool) {
+    fn render_beside(
+        &self,
+        matrix: &QrMatrix,
+        area: Rect,
+        buf: &mut Buffer,
+        with_title: bool,
+        phone: Option<&PhoneCode>,
+    ) {
         let (qr_width, qr_rows) = matrix.cells(QUIET_ZONE);
         let side_width = (area.width - qr_width - 1).min(SIDE_MAX_WIDTH);
-        let side = Text::from(self.side_text(with_title));
+        let mut side = Text::from(self.side_text(with_title));
+        if let Some(phone) = phone {
+            side.lines.push(Line::from(""));
+            side.lines.push(Line::from(format!("Demo, {}", phone.label())).bold());
+        }
         let side_rows = wrapped_height(&side.lines, side_width).min(area.height);
         let block = qr_width + 1 + side_width;
         let x = area.x + (area.width - block) / 2;
@@ -163,12 +177,18 @@ impl ScanStep {
     }
 
     /// The QR code alone at the top, centred, and one line under it that says how to go on.
-    fn render_qr_only(&self, matrix: &QrMatrix, area: Rect, buf: &mut Buffer) {
+    fn render_qr_only(&self, matrix: &QrMatrix, area: Rect, buf: &mut Buffer, phone: Option<&PhoneCode>) {
         let (qr_width, qr_rows) = matrix.cells(QUIET_ZONE);
         let x = area.x + (area.width - qr_width) / 2;
         let y = area.y + (area.height - qr_rows - 1) / 2;
         QrWidget { matrix, inverted: self.inverted }.render(Rect::new(x, y, qr_width, qr_rows), buf);
-        KeyHints(QR_ONLY_KEYS).render(Rect::new(area.x, y + qr_rows, area.width, 1), buf);
+        let code = phone.map(|phone| format!("{} ({} s)", phone.code, phone.seconds_left));
+        let mut line = Vec::new();
+        if let Some(code) = &code {
+            line.push(("stand-in phone:", code.as_str()));
+        }
+        line.extend_from_slice(QR_ONLY_KEYS);
+        KeyHints(&line).render(Rect::new(area.x, y + qr_rows, area.width, 1), buf);
     }
 
     fn render_key_only(&self, area: Rect, buf: &mut Buffer) {
