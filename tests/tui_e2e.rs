@@ -519,6 +519,13 @@ fn ctrl_c_on_unsaved_backup_codes_asks_first() {
     let sandbox = Sandbox::new();
     let mut app = sandbox.spawn(&["--api", &server.url], &[]);
     let codes = enable_up_to_the_codes(&mut app, "alice");
+    // The username that signed in is remembered in the config file, to be offered next time.
+    let config = sandbox.home.path().join(".config/usercenter/config.toml");
+    eventually(
+        Duration::from_secs(10),
+        || format!("{} does not name alice", config.display()),
+        || std::fs::read_to_string(&config).ok().filter(|text| text.contains("username = \"alice\"")),
+    );
     // A failed save is shown as such, keeps the codes, and does not count as saved.
     app.send(b"s");
     app.wait_for("Save the codes to this file");

@@ -234,3 +234,25 @@ mod tests {
         assert!(app.overlay.is_none());
     }
 }
+
+#[cfg(test)]
+mod not_a_platform_tests {
+    use crate::client::ClientError;
+    use crate::tui::app::App;
+    use crate::tui::app::msg::Reply;
+    use crate::tui::testing::*;
+
+    /// Another kind of server is named as such; its page is never shown.
+    #[test]
+    fn another_kind_of_server() {
+        let mut app = App::new(URL, None);
+        let answer = "HTTP 200 OK, a web page (HTML)".to_owned();
+        reply(
+            &mut app,
+            Reply::Health(Err(ClientError::NotPlatform { url: format!("{URL}/v1/health"), answer })),
+        );
+        let text = screen_text(&app);
+        assert!(text.contains("Not a usercenter platform") && text.contains("a web page (HTML)"), "{text}");
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+}
