@@ -631,6 +631,7 @@ fn q_quits_outside_text_fields_and_asks_where_work_would_be_lost() {
     let mut app = at_scan();
     assert_eq!(press(&mut app, KeyCode::Char('q')), None, "a setup in progress: asks");
     assert!(matches!(app.overlay, Some(Overlay::QuitConfirm(_))));
+    insta::assert_snapshot!("q_on_the_qr_code_asks", render(&app, 80, 24).backend());
     let mut app = at_codes();
     assert_eq!(press(&mut app, KeyCode::Char('q')), None, "unsaved codes: asks");
     assert!(screen_text(&app).contains("Quit anyway?"));

@@ -567,10 +567,15 @@ mod tests {
         insta::assert_snapshot!("backup_codes_osc52_not_confirmed", render(&app, 80, 24).backend());
         press(&mut app, KeyCode::Esc);
         assert!(screen_text(&app).contains("Leave anyway? y/n"), "leaving still asks");
+        insta::assert_snapshot!(
+            "backup_codes_leave_after_an_unconfirmed_copy",
+            render(&app, 80, 24).backend()
+        );
         press(&mut app, KeyCode::Char('n'));
         press(&mut app, KeyCode::Char('y'));
         let text = screen_text(&app);
         assert!(text.contains("You pasted them") && text.contains("[ ✓ Copy (c) ]"), "{text}");
+        insta::assert_snapshot!("backup_codes_pasted", render(&app, 80, 24).backend());
         assert!(!app.would_lose_work());
     }
 
