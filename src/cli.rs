@@ -16,6 +16,8 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("USERCENTER_BU
 
 /// The environment variable that gives the platform's address.
 pub const API_URL_ENV: &str = "USERCENTER_API_URL";
+/// The environment variable that chooses the app's colours.
+pub const PALETTE_ENV: &str = "USERCENTER_PALETTE";
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +30,9 @@ pub struct Cli {
     /// Base URL of the platform API, such as https://platform.example.com
     #[arg(long, env = API_URL_ENV, value_name = "URL")]
     pub api: Option<String>,
+    /// Colours for a dark or light terminal background; auto asks the terminal (OSC 11)
+    #[arg(long, env = PALETTE_ENV, value_enum, value_name = "PALETTE")]
+    pub palette: Option<config::PaletteChoice>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -69,16 +74,29 @@ pub async fn run() -> anyhow::Result<()> {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let api = given_api_url(&matches);
+    let palette =
+        given(&matches, "palette", "--palette", PALETTE_ENV, cli.palette.map(|p| p.as_str().to_owned()));
     match cli.command {
         None => {
-            let file = config::load(&config::default_path()?)?;
+            let path = config::default_path()?;
+            let file = config::load(&path)?;
             let api_url = Setting::resolve(api, file.api_url.as_deref()).value;
-            crate::tui::run(crate::tui::Options { api_url, demo: None }).await
+            let options = crate::tui::Options {
+                api_url,
+                demo: None,
+                username: file.username,
+                config_path: Some(path),
+                palette: cli.palette.or(file.palette).unwrap_or_default(),
+            };
+            crate::tui::run(options).await
         }
-        Some(Command::Demo) => crate::demo::run().await,
+        Some(Command::Demo) => {
+            let file = config::load(&config::default_path()?)?;
+            crate::demo::run(cli.palette.or(file.palette).unwrap_or_default()).await
+        }
         Some(Command::Serve(args)) => crate::server::cli::serve(args).await,
         Some(Command::User { command }) => crate::server::cli::user(command).await,
-        Some(Command::Config) => print_config(api, &mut std::io::stdout().lock()),
+        Some(Command::Config) => print_config(api, palette, &mut std::io::stdout().lock()),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "usercenter", &mut std::io::stdout().lock());
             Ok(())
@@ -94,20 +112,41 @@ pub async fn run() -> anyhow::Result<()> {
 /// `--api` or USERCENTER_API_URL as the command line saw it, with which of the two it was.
 fn given_api_url(matches: &ArgMatches) -> Option<(String, Source)> {
     let value = matches.get_one::<String>("api")?.clone();
-    match matches.value_source("api") {
-        Some(ValueSource::EnvVariable) => Some((value, Source::Environment(API_URL_ENV))),
-        _ => Some((value, Source::Flag("--api"))),
+    given(matches, "api", "--api", API_URL_ENV, Some(value))
+}
+
+/// `value` of the argument `id`, with whether its flag or its environment variable gave it.
+fn given(
+    matches: &ArgMatches,
+    id: &str,
+    flag: &'static str,
+    env: &'static str,
+    value: Option<String>,
+) -> Option<(String, Source)> {
+    let value = value?;
+    match matches.value_source(id) {
+        Some(ValueSource::EnvVariable) => Some((value, Source::Environment(env))),
+        _ => Some((value, Source::Flag(flag))),
     }
 }
 
 /// `usercenter config`: the file, then one line per setting.
-fn print_config(api: Option<(String, Source)>, out: &mut impl Write) -> anyhow::Result<()> {
+fn print_config(
+    api: Option<(String, Source)>,
+    palette: Option<(String, Source)>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let path = config::default_path()?;
     let state = if path.exists() { "" } else { " (does not exist yet)" };
     let file = config::load(&path)?;
     let settings = [
         ("api_url", Setting::resolve(api, file.api_url.as_deref())),
         ("username", Setting::resolve(None, file.username.as_deref())),
+        (
+            "palette",
+            Setting::resolve(palette, file.palette.map(config::PaletteChoice::as_str))
+                .or_default(config::PaletteChoice::default().as_str()),
+        ),
     ];
     let mut text = format!("config file  {}{state}\n", path.display());
     for (key, setting) in settings {

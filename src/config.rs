@@ -10,13 +10,47 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 /// The keys the file may hold; anything else is refused by name, so a typo is not silently ignored.
-pub const KEYS: [&str; 2] = ["api_url", "username"];
+pub const KEYS: [&str; 3] = ["api_url", "username", "palette"];
 
 /// What the file says; every key is optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConfigFile {
     pub api_url: Option<String>,
     pub username: Option<String>,
+    pub palette: Option<PaletteChoice>,
+}
+
+/// The app's colours: for the terminal's background as asked (OSC 11), or for a dark or light one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PaletteChoice {
+    /// Ask the terminal for its background colour; dark when it does not answer.
+    #[default]
+    Auto,
+    Dark,
+    Light,
+}
+
+impl PaletteChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaletteChoice::Auto => "auto",
+            PaletteChoice::Dark => "dark",
+            PaletteChoice::Light => "light",
+        }
+    }
+}
+
+impl std::str::FromStr for PaletteChoice {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> anyhow::Result<Self> {
+        match text {
+            "auto" => Ok(PaletteChoice::Auto),
+            "dark" => Ok(PaletteChoice::Dark),
+            "light" => Ok(PaletteChoice::Light),
+            other => anyhow::bail!("`palette` is auto, dark or light, not `{other}`"),
+        }
+    }
 }
 
 /// Where a setting's effective value comes from.
@@ -51,6 +85,14 @@ pub struct Setting {
 impl Setting {
     /// The first of `given` (a flag or the environment, as the command line saw it), the file, the
     /// default.
+    /// `default` when nothing set a value.
+    pub fn or_default(self, default: &str) -> Self {
+        match self.value {
+            Some(_) => self,
+            None => Self { value: Some(default.to_owned()), source: Source::Default },
+        }
+    }
+
     pub fn resolve(given: Option<(String, Source)>, file: Option<&str>) -> Self {
         match (given, file) {
             (Some((value, source)), _) => Self { value: Some(value), source },
@@ -88,6 +130,7 @@ fn parse(text: &str) -> anyhow::Result<ConfigFile> {
         match key {
             "api_url" => config.api_url = Some(value()?),
             "username" => config.username = Some(value()?),
+            "palette" => config.palette = Some(value()?.parse()?),
             other => anyhow::bail!("unknown key `{other}` (the keys are {})", KEYS.join(", ")),
         }
     }
@@ -133,6 +176,10 @@ mod tests {
         assert_eq!(config.username.as_deref(), Some("alice"));
         let typo = parse("api-url = \"https://p.example\"").unwrap_err().to_string();
         assert!(typo.contains("unknown key `api-url`") && typo.contains("api_url"), "{typo}");
+        let palette = parse("palette = \"light\"").unwrap();
+        assert_eq!(palette.palette, Some(PaletteChoice::Light));
+        let wrong = parse("palette = \"blue\"").unwrap_err().to_string();
+        assert!(wrong.contains("auto, dark or light"), "{wrong}");
         let number = parse("username = 5").unwrap_err().to_string();
         assert!(number.contains("`username` must be a string"), "{number}");
         assert_eq!(parse("").unwrap(), ConfigFile::default());

@@ -15,7 +15,7 @@ pub const DEMO_PASSWORD: &str = "demo-password";
 /// What authenticator apps show next to the account.
 pub const DEMO_ISSUER: &str = "usercenter demo";
 
-pub async fn run() -> anyhow::Result<()> {
+pub async fn run(palette: crate::config::PaletteChoice) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("usercenter-demo-")
         .tempdir()
@@ -33,7 +33,13 @@ pub async fn run() -> anyhow::Result<()> {
     .await
     .context("cannot start the demo server")?;
     let account = DemoAccount { username: DEMO_USERNAME.to_owned(), password: DEMO_PASSWORD.to_owned() };
-    let options = Options { api_url: Some(format!("http://{}", server.addr())), demo: Some(account) };
+    let options = Options {
+        api_url: Some(format!("http://{}", server.addr())),
+        demo: Some(account),
+        username: None,
+        config_path: None,
+        palette,
+    };
     let outcome = tui::run(options).await;
     // Stop the server before the folder goes, whatever the app's outcome; the app's error comes first.
     let stopped = server.shutdown().await;

@@ -91,3 +91,45 @@ fn version_names_the_commit() {
         assert!(version.contains("(commit "), "{version} (HEAD is {commit})");
     }
 }
+
+#[test]
+fn the_palette_comes_from_the_flag_the_environment_the_file_or_the_default() {
+    let home = tempfile::tempdir().unwrap();
+    let text = stdout(&run(&["config"], home.path(), &[]));
+    assert!(
+        setting(&text, "palette").contains("auto") && setting(&text, "palette").ends_with("default"),
+        "{text}"
+    );
+    let path = home.path().join(".config/usercenter/config.toml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "palette = \"light\"\n").unwrap();
+    let text = stdout(&run(&["config"], home.path(), &[]));
+    assert!(
+        setting(&text, "palette").contains("light")
+            && setting(&text, "palette").ends_with("from the config file"),
+        "{text}"
+    );
+    let env = [("USERCENTER_PALETTE", "dark")];
+    let text = stdout(&run(&["config"], home.path(), &env));
+    assert!(
+        setting(&text, "palette").contains("dark")
+            && setting(&text, "palette").ends_with("from USERCENTER_PALETTE"),
+        "{text}"
+    );
+    let text = stdout(&run(&["--palette", "light", "config"], home.path(), &env));
+    assert!(
+        setting(&text, "palette").contains("light") && setting(&text, "palette").ends_with("from --palette"),
+        "{text}"
+    );
+    let wrong = run(&["--palette", "blue", "config"], home.path(), &[]);
+    assert!(!wrong.status.success());
+}
+
+#[test]
+fn term_dumb_is_refused_with_a_clear_message() {
+    let home = tempfile::tempdir().unwrap();
+    let output = run(&["--api", "http://127.0.0.1:9"], home.path(), &[("TERM", "dumb")]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("TERM=dumb") && stderr.contains("terminal emulator"), "{stderr}");
+}

@@ -14,7 +14,9 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use usercenter::tui::clipboard::{Clipboard, ClipboardEnv, CopyMethod, osc52_sequence};
+use usercenter::tui::clipboard::{
+    Clipboard, ClipboardEnv, CopyMethod, Osc52Route, TmuxClipboard, osc52_sequence,
+};
 
 /// Set in the child processes of the fallback and tmux tests.
 const CHILD: &str = "USERCENTER_CLIPBOARD_TEST_CHILD";
@@ -95,7 +97,7 @@ fn falls_back_to_osc52_when_the_display_is_unreachable() {
     let mut clipboard = Clipboard::new(env);
     let mut terminal = Vec::new();
     let started = Instant::now();
-    assert_eq!(clipboard.copy("hello", &mut terminal), Ok(CopyMethod::Osc52 { tmux: false }));
+    assert_eq!(clipboard.copy("hello", &mut terminal), Ok(CopyMethod::Osc52(Osc52Route::Terminal)));
     assert_eq!(terminal, osc52_sequence("hello", false).as_bytes());
     assert!(started.elapsed() < Duration::from_secs(5), "fallback took {:?}", started.elapsed());
 }
@@ -132,7 +134,9 @@ fn osc52_inside_tmux_reaches_its_paste_buffer() {
         let env = ClipboardEnv::from_process();
         assert_eq!(env, ClipboardEnv { display: false, ssh: false, tmux: true });
         let mut clipboard = Clipboard::new(env);
-        assert_eq!(clipboard.copy(TEXT, &mut std::io::stdout()), Ok(CopyMethod::Osc52 { tmux: true }));
+        // set-clipboard is on (the parent set it): tmux says the copy passes.
+        let open = Ok(CopyMethod::Osc52(Osc52Route::Tmux(TmuxClipboard::Open)));
+        assert_eq!(clipboard.copy(TEXT, &mut std::io::stdout()), open);
         return;
     }
     if !Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {

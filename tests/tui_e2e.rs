@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::app_server::AppServer;
 use common::lossy_proxy::LossyProxy;
 use common::pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_ESC, KEY_TAB, PtyApp};
+use common::tmux::Tmux;
 use common::{Phone, eventually};
 use usercenter::client::ClientError;
 use usercenter::domain::{BackupCode, SecondFactorInput, paths};
@@ -150,7 +151,7 @@ fn save_codes(app: &mut PtyApp, path: Option<&str>) {
         app.type_text(path);
     }
     app.send(KEY_ENTER);
-    app.wait_for("✓ Saved to");
+    app.wait_for("✓ Saved, readable only by you.");
 }
 
 fn assert_contains_all(text: &str, codes: &[String]) {
@@ -229,7 +230,7 @@ fn assert_terminal_restored(app: &PtyApp) {
 /// The key for manual entry beside the QR code, without its spaces.
 fn manual_key_on(screen: &str) -> String {
     let lines: Vec<&str> = screen.lines().collect();
-    let start = lines.iter().position(|l| l.contains("Type this key:")).expect("the manual key on screen");
+    let start = lines.iter().position(|l| l.contains("this key:")).expect("the manual key on screen");
     let is_group =
         |w: &&str| w.len() <= 4 && w.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c));
     lines[start + 1..]
@@ -334,9 +335,10 @@ fn the_walk_through_every_step() {
     assert!(new_codes.iter().all(|c| !codes.contains(c)), "old {codes:?}, new {new_codes:?}");
     // Neither copied nor saved yet: Ctrl-C asks first.
     decline(&mut app, KEY_CTRL_C, "Quit anyway?", &new_codes);
-    // Copy: no display here, so OSC 52 to the terminal, and the message says so.
+    // Copy: no display here, so OSC 52 to the terminal, which cannot confirm it: not a success.
     app.send(b"c");
-    app.wait_for("Sent to your terminal's clipboard with OSC 52");
+    let screen = app.wait_for("Sent to your terminal (not confirmed: paste to check)");
+    assert!(!screen.contains("[ ✓ Copy"), "{screen}");
     let copied = osc52_payloads(&app.raw_output());
     assert_eq!(copied.len(), 1, "one plain OSC 52 outside tmux: {copied:?}");
     assert_contains_all(&copied[0], &new_codes);
@@ -352,7 +354,7 @@ fn the_walk_through_every_step() {
     app.send(KEY_CTRL_U);
     app.type_text("~/new-codes.txt");
     app.send(KEY_ENTER);
-    app.wait_for("✓ Saved to");
+    app.wait_for("✓ Saved, readable only by you.");
     assert_eq!(std::fs::read(&first_file).expect("the first codes file"), first_saved, "replaced after n");
     assert_saved(&sandbox.home.path().join("new-codes.txt"), &new_codes);
     app.send(KEY_ENTER);
@@ -462,20 +464,51 @@ fn no_url_points_to_the_demo() {
     assert!(!output.stdout.windows(ENTER_ALTERNATE_SCREEN.len()).any(|w| w == ENTER_ALTERNATE_SCREEN));
 }
 
-/// A server that is not there: the screen names the URL and the cause, and offers a retry.
+/// A server that is not there: the screen names the URL and the cause once, and offers a retry;
+/// quitting then is a failure: exit status 1, the reason on standard error after the terminal is back.
 #[test]
 fn dead_server_shows_the_url_the_cause_and_retry() {
     let sandbox = Sandbox::new();
     let mut app = sandbox.spawn(&["--api", "http://127.0.0.1:9"], &[]);
-    let screen = app.wait_for("Cannot reach the server at");
+    let screen = app.wait_for("Cannot reach the server");
     assert!(screen.contains("http://127.0.0.1:9"), "{screen}");
-    assert!(screen.contains("connection refused"), "{screen}");
+    assert!(screen.to_lowercase().contains("connection refused"), "{screen}");
     assert!(screen.contains("r retry"), "{screen}");
+    assert_eq!(screen.matches("Cannot reach").count(), 1, "said once:\n{screen}");
     app.send(b"r");
-    app.wait_for("Cannot reach the server at");
+    app.wait_for("Cannot reach the server");
     app.send(b"q");
-    assert_exits_with_success(&mut app);
+    let status = app.wait_exit(EXIT_TIMEOUT).expect("the app quits");
+    assert_eq!(status.exit_code(), 1, "quitting without a server is a failure");
     assert_terminal_restored(&app);
+    let raw = app.raw_output();
+    let left = find(&raw, LEAVE_ALTERNATE_SCREEN).expect("left the alternate screen");
+    let reason = find(&raw, b"usercenter: Cannot reach http://127.0.0.1:9").expect("the reason on stderr");
+    assert!(reason > left, "the reason is written after the terminal is restored");
+}
+
+/// URL mistakes are refused before the terminal is taken over, each with its fix; exit status 1.
+#[test]
+fn url_mistakes_get_the_right_message() {
+    let home = tempfile::tempdir().expect("a HOME");
+    for (url, expected) in [
+        ("https://platform.example.com/v1", "use https://platform.example.com"),
+        ("localhost:8080", "did you mean http://localhost:8080?"),
+        ("ftp://x", "only http:// and https:// addresses are supported"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_usercenter"))
+            .args(["--api", url])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run usercenter");
+        assert_eq!(output.status.code(), Some(1), "{url}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{url}: {stderr}");
+        assert!(!stderr.contains("nexpected"), "{url}: {stderr}");
+    }
 }
 
 /// Ctrl-C on the backup codes before they were copied or saved asks first; "n" stays, and a second
@@ -486,6 +519,13 @@ fn ctrl_c_on_unsaved_backup_codes_asks_first() {
     let sandbox = Sandbox::new();
     let mut app = sandbox.spawn(&["--api", &server.url], &[]);
     let codes = enable_up_to_the_codes(&mut app, "alice");
+    // The username that signed in is remembered in the config file, to be offered next time.
+    let config = sandbox.home.path().join(".config/usercenter/config.toml");
+    eventually(
+        Duration::from_secs(10),
+        || format!("{} does not name alice", config.display()),
+        || std::fs::read_to_string(&config).ok().filter(|text| text.contains("username = \"alice\"")),
+    );
     // A failed save is shown as such, keeps the codes, and does not count as saved.
     app.send(b"s");
     app.wait_for("Save the codes to this file");
@@ -511,8 +551,9 @@ fn ctrl_c_on_unsaved_backup_codes_asks_first() {
     assert_terminal_restored(&app);
 }
 
-/// Over SSH inside tmux (no DISPLAY, so X11 is never touched here), a copy goes out as OSC 52 both plain and wrapped for tmux's passthrough, the
-/// message says so, and the codes then count as kept: Ctrl-C quits without asking.
+/// Over SSH inside tmux (no DISPLAY, so X11 is never touched here), a copy goes out as OSC 52 both
+/// plain and wrapped for tmux's passthrough and the message says so; nobody confirmed it, so Ctrl-C
+/// still asks.
 #[test]
 fn copy_inside_tmux_over_ssh_sends_both_osc52_forms() {
     let server = AppServer::with_user("bob", PASSWORD);
@@ -535,6 +576,8 @@ fn copy_inside_tmux_over_ssh_sends_both_osc52_forms() {
     let bel = inner.iter().position(|&b| b == 0x07).expect("BEL ends the inner sequence");
     assert_eq!(&inner[bel..bel + 3], b"\x07\x1b\\", "ST ends the passthrough");
     app.send(KEY_CTRL_C);
+    app.wait_for("Quit anyway?");
+    app.send(b"y");
     assert_exits_with_success(&mut app);
     assert_terminal_restored(&app);
 }
@@ -556,12 +599,13 @@ fn qr_code_step_resizes_inverts_and_esc_cancels_the_enrollment() {
     assert!(server.me("carol", PASSWORD).two_factor.pending_enrollment, "the enrollment is pending");
 
     // Too small for the code: the screen says how large it must be and keeps the key for typing.
-    app.resize(70, 22);
+    app.resize(50, 18);
     let screen = app.wait_for("Terminal too small for the QR code");
-    let needed = screen.split("it needs at least ").nth(1).and_then(|rest| rest.split(['.', ' ']).next());
+    let words = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    let needed = words.split("it needs at least ").nth(1).and_then(|rest| rest.split(['.', ' ']).next());
     let (cols, rows) = needed.and_then(|size| size.split_once('x')).expect("the size it needs");
     let (cols, rows): (u16, u16) = (cols.parse().expect("columns"), rows.parse().expect("rows"));
-    assert!((cols > 70 || rows > 22) && cols <= COLS && rows <= ROWS, "{screen}");
+    assert!((cols > 50 || rows > 18) && cols <= COLS && rows <= ROWS, "{screen}");
     let key = manual_key_on(&screen);
     assert_eq!(key, Phone::scan(&uri).secret_base32(), "{screen}");
     app.resize(COLS, ROWS);
@@ -578,6 +622,8 @@ fn qr_code_step_resizes_inverts_and_esc_cancels_the_enrollment() {
     assert_eq!(scan_qr(&app), uri);
 
     app.send(KEY_ESC);
+    app.wait_for("You may have scanned this code already: cancel the setup? y/n");
+    app.send(b"y");
     wait_for_security(&app, "Off");
     eventually(
         Duration::from_secs(10),
@@ -679,6 +725,202 @@ fn lost_answer_to_the_code_leads_to_new_backup_codes() {
     // The codes on screen are the account's codes.
     let backup = SecondFactorInput::Backup(BackupCode::parse(&codes[0]).expect("a backup code"));
     server.sign_in("erin", PASSWORD, backup).expect("a backup code from the screen signs in");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+}
+
+/// Signs in and enables 2FA inside tmux, reading the key for typing by hand off the pane (tmux's
+/// capture has no colours to decode a QR code from), and returns the backup codes on screen.
+fn enable_in_tmux(tmux: &Tmux, username: &str) -> Vec<String> {
+    tmux.wait_for("› Username");
+    tmux.type_text(username);
+    tmux.press("Tab");
+    tmux.type_text(PASSWORD);
+    tmux.press("Enter");
+    tmux.wait_for("Status:        Off");
+    tmux.type_text("e");
+    tmux.wait_for("Enter your password to continue.");
+    tmux.type_text(PASSWORD);
+    tmux.press("Enter");
+    let screen = tmux.wait_for("Type this key:");
+    let key = manual_key_on(&screen);
+    let phone = Phone::scan(&format!("otpauth://totp/usercenter:{username}?secret={key}"));
+    tmux.press("Enter");
+    tmux.wait_for("┌ Verify");
+    tmux.type_text(&phone.code_now().0);
+    eventually(
+        Duration::from_secs(30),
+        || format!("no ten backup codes in the pane:\n{}", tmux.screen()),
+        || Some(backup_codes_on(&tmux.screen())).filter(|codes| !codes.is_empty()),
+    )
+}
+
+/// Found: in tmux with its default options (set-clipboard external, allow-passthrough off) both OSC 52
+/// sequences are dropped, yet the app said the codes were copied and stopped asking before leaving.
+#[test]
+fn in_default_tmux_a_copy_is_not_confirmed_and_leaving_still_asks() {
+    if !Tmux::available() {
+        return;
+    }
+    let server = AppServer::with_user("frank", PASSWORD);
+    let sandbox = Sandbox::new();
+    let envs = [("HOME", sandbox.home()), ("TMPDIR", sandbox.tmp())];
+    let tmux = Tmux::start(&[env!("CARGO_BIN_EXE_usercenter"), "--api", &server.url], &envs, &[], COLS, ROWS);
+    let codes = enable_in_tmux(&tmux, "frank");
+    tmux.type_text("c");
+    let screen = tmux.wait_for("cannot work in this tmux");
+    assert!(screen.contains("set-clipboard on"), "says how to turn it on:\n{screen}");
+    assert!(!screen.contains("[ ✓ Copy") && !screen.contains("are copied"), "{screen}");
+    assert_eq!(tmux.paste_buffer(), None, "tmux kept nothing");
+    tmux.press("Escape");
+    tmux.wait_for("Leave anyway? y/n");
+    tmux.type_text("n");
+    assert_eq!(backup_codes_on(&tmux.screen()), codes, "the codes stay");
+}
+
+/// With `set-clipboard on` the copy reaches tmux's paste buffer; the app still says it is not
+/// confirmed (it cannot see the buffer) and asks the person.
+#[test]
+fn in_tmux_with_set_clipboard_on_the_codes_reach_its_buffer() {
+    if !Tmux::available() {
+        return;
+    }
+    let server = AppServer::with_user("grace", PASSWORD);
+    let sandbox = Sandbox::new();
+    let envs = [("HOME", sandbox.home()), ("TMPDIR", sandbox.tmp())];
+    let options = [("set-clipboard", "on")];
+    let tmux =
+        Tmux::start(&[env!("CARGO_BIN_EXE_usercenter"), "--api", &server.url], &envs, &options, COLS, ROWS);
+    let codes = enable_in_tmux(&tmux, "grace");
+    tmux.type_text("c");
+    tmux.wait_for("Sent to your terminal through tmux (not confirmed: paste to check)");
+    let buffer =
+        eventually(Duration::from_secs(10), || "tmux kept no paste buffer".into(), || tmux.paste_buffer());
+    assert_contains_all(&buffer, &codes);
+    tmux.type_text("y");
+    tmux.wait_for("You pasted them");
+    tmux.press("Escape");
+    tmux.wait_for("Status:        On since");
+}
+
+/// NO_COLOR: the app adds no colour of its own, yet the QR code keeps its black and white and decodes
+/// from the screen; `i` still inverts it.
+#[test]
+fn under_no_color_the_qr_code_still_decodes() {
+    let server = AppServer::with_user("heidi", PASSWORD);
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", &server.url], &[("NO_COLOR", "1")]);
+    submit_sign_in(&mut app, "heidi", PASSWORD);
+    wait_for_security(&app, "Off");
+    app.send(b"e");
+    app.wait_for("Enter your password to continue.");
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    let uri = scan_qr(&app);
+    assert!(uri.starts_with("otpauth://totp/usercenter:heidi?secret="), "{uri}");
+    let coloured = app.colours_outside_the_qr_code();
+    assert!(coloured.is_empty(), "colours under NO_COLOR: {coloured:?}");
+    app.send(b"i");
+    eventually(
+        Duration::from_secs(5),
+        || format!("no light-on-dark code after i:\n{}", app.screen()),
+        || app.decode_inverted_qr().filter(|decoded| *decoded == uri),
+    );
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+}
+
+/// TERM=xterm has 8 colours: the app uses those only (and the QR code's black and light grey).
+#[test]
+fn with_8_colours_only_the_basic_ones_are_used() {
+    let server = AppServer::with_user("ivan", PASSWORD);
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", &server.url], &[("TERM", "xterm")]);
+    submit_sign_in(&mut app, "ivan", "wrong password");
+    app.wait_for("Wrong username or password.");
+    submit_sign_in(&mut app, "ivan", PASSWORD);
+    wait_for_security(&app, "Off");
+    app.send(b"e");
+    app.wait_for("Enter your password to continue.");
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    scan_qr(&app);
+    let beyond = app.colours_beyond(8);
+    assert!(beyond.is_empty(), "colours beyond the 8 basic ones: {beyond:?}");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+}
+
+/// Ctrl-Z gives the terminal back and stops the app as a shell's job; the shell's `fg` resumes it and
+/// the whole screen is drawn anew, its state intact. (Run from an interactive bash: only a shell with
+/// job control can stop and continue a job.)
+#[test]
+fn ctrl_z_suspends_and_fg_resumes_and_redraws() {
+    let Some(bash) = ["/bin/bash", "/usr/bin/bash"].into_iter().find(|p| Path::new(p).exists()) else {
+        eprintln!("skipped: bash is not installed");
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let server = AppServer::with_user("judy", PASSWORD);
+    let envs = [("HOME", sandbox.home()), ("TMPDIR", sandbox.tmp()), ("PS1", "$ ")];
+    let mut shell = PtyApp::spawn_program(bash, &["--norc", "--noprofile", "-i"], &envs, COLS, ROWS);
+    shell.wait_for("$");
+    shell.type_text(&format!("{} --api {}\r", env!("CARGO_BIN_EXE_usercenter"), server.url));
+    shell.wait_for("› Username");
+    shell.type_text("judy");
+    shell.wait_for("[judy");
+    shell.send(b"\x1a");
+    shell.wait_for("Stopped");
+    assert!(!shell.on_alternate_screen(), "the terminal is given back while suspended");
+    shell.type_text("fg\r");
+    let screen = shell.wait_for("┌ Sign in");
+    assert!(shell.on_alternate_screen());
+    assert!(screen.contains("[judy"), "the state survives:\n{screen}");
+    assert!(!screen.contains("Stopped"), "drawn anew, nothing of the shell shows:\n{screen}");
+    shell.send(KEY_CTRL_C);
+    shell.wait_for("$");
+    shell.type_text("exit\r");
+    assert!(shell.wait_exit(EXIT_TIMEOUT).is_some(), "the shell ends");
+}
+
+/// The code the demo's stand-in phone shows, read off the screen.
+fn stand_in_code(app: &PtyApp) -> String {
+    eventually(
+        Duration::from_secs(30),
+        || format!("no stand-in phone on the screen:\n{}", app.screen()),
+        || {
+            let screen = app.screen();
+            let at = screen.find("stand-in phone: ")? + "stand-in phone: ".len();
+            let digits: String = screen[at..].chars().take(7).filter(char::is_ascii_digit).collect();
+            (digits.len() == 6).then_some(digits)
+        },
+    )
+}
+
+/// The issue's "done when": a newcomer at 60x20 with NO_COLOR set finishes the whole demo without a
+/// phone, the stand-in phone on screen giving the codes.
+#[test]
+fn the_demo_is_finished_without_a_phone_at_60x20_under_no_color() {
+    let sandbox = Sandbox::new();
+    let envs = [("HOME", sandbox.home()), ("TMPDIR", sandbox.tmp()), ("NO_COLOR", "1")];
+    let mut app = PtyApp::spawn(&["demo"], &envs, 60, 20);
+    app.wait_for("Demo account: demo / demo-password");
+    app.send(KEY_ENTER);
+    wait_for_security(&app, "Off");
+    app.send(b"e");
+    app.wait_for("Enter your password to continue.");
+    app.type_text("demo-password");
+    app.send(KEY_ENTER);
+    stand_in_code(&app);
+    app.send(KEY_ENTER);
+    app.wait_for("┌ Verify");
+    app.type_text(&stand_in_code(&app));
+    let codes = wait_for_backup_codes(&app);
+    save_codes(&mut app, None);
+    assert_saved(&sandbox.home.path().join("usercenter-demo-backup-codes.txt"), &codes);
+    app.send(KEY_ENTER);
+    wait_for_security(&app, "On since");
+    assert!(app.colours_outside_the_qr_code().is_empty(), "no colour under NO_COLOR");
     app.send(KEY_CTRL_C);
     assert_exits_with_success(&mut app);
 }

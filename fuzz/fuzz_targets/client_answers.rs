@@ -12,14 +12,15 @@ use usercenter::domain::{ErrorCode, Problem};
 /// The most a person is shown of one error, whatever the server sent.
 const MAX_SHOWN: usize = 400;
 
-// Two bytes of status (big-endian), the `Date` header up to a newline, `Retry-After` up to a newline
-// (an empty line: no header), then the body. Seeds in fuzz/seeds/client_answers/ are real answers.
+// Two bytes of status (big-endian), then the `Date`, `Retry-After` and `Content-Type` headers, each up
+// to a newline (an empty line: no header), then the body. Seeds in fuzz/seeds/client_answers/ are real answers.
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let [high, low, rest @ ..] = data else { return };
     let status = u16::from_be_bytes([*high, *low]);
     let (date, rest) = header_line(rest);
-    let (retry_after, body) = header_line(rest);
-    let answer = ErrorAnswer { status, date, retry_after, body };
+    let (retry_after, rest) = header_line(rest);
+    let (content_type, body) = header_line(rest);
+    let answer = ErrorAnswer { status, content_type, date, retry_after, body };
     let error = error_from_answer("http://127.0.0.1:8080/v1/x", &answer);
     let shown = error.to_string();
     assert!(shown.chars().count() <= MAX_SHOWN, "{} characters shown: {shown}", shown.chars().count());

@@ -16,7 +16,7 @@ use crate::domain::{
     SecondFactorInput, SecondFactorRequest, SecretString, Session, SessionList, VerificationCode, paths,
 };
 
-pub use self::url::is_insecure_url;
+pub use self::url::{UrlError, check_base_url, is_insecure_url};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -70,6 +70,9 @@ pub enum ClientError {
     /// A 2xx answer we could not read, or an answer that is not problem JSON.
     #[error("Unexpected answer from {url}: {detail}")]
     Protocol { url: String, detail: String },
+    /// The health check reached a server that is something else (a web site, another API).
+    #[error("{url} is not a usercenter platform: it answered with {answer}. Check the address.")]
+    NotPlatform { url: String, answer: String },
 }
 
 impl ClientError {
@@ -87,26 +90,17 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// `base_url` such as `http://127.0.0.1:8080` (a trailing slash or `/v1`-less form is fine).
-    pub fn new(base_url: &str) -> Result<Self, ClientError> {
-        let base_url = base_url.trim_end_matches('/').to_owned();
-        let parsed = reqwest::Url::parse(&base_url).map_err(|e| ClientError::Protocol {
-            url: base_url.clone(),
-            detail: format!("not a URL: {e}"),
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(ClientError::Protocol {
-                url: base_url,
-                detail: "the URL must start with http:// or https://".into(),
-            });
-        }
+    /// `base_url` such as `http://127.0.0.1:8080` (a trailing slash is fine); a mistyped address is
+    /// refused with its fix ([`check_base_url`]).
+    pub fn new(base_url: &str) -> Result<Self, UrlError> {
+        let base_url = check_base_url(base_url)?;
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("usercenter/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ClientError::Protocol { url: base_url.clone(), detail: e.to_string() })?;
+            .map_err(|e| UrlError::NotAUrl { given: base_url.clone(), reason: e.to_string() })?;
         Ok(Self { http, base_url })
     }
 
@@ -114,8 +108,33 @@ impl ApiClient {
         &self.base_url
     }
 
+    /// Whether the address is a usercenter platform: anything but its health answer (or its error
+    /// JSON) is named as another kind of server, and its body is never shown.
     pub async fn health(&self) -> Result<Health, ClientError> {
-        self.call(Method::GET, paths::HEALTH, None, None::<&()>).await
+        let url = self.url(paths::HEALTH);
+        let response = self
+            .request(Method::GET, paths::HEALTH, None)
+            .send()
+            .await
+            .map_err(|e| transport_error(&url, &e))?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = response.bytes().await.map_err(|e| transport_error(&url, &e))?;
+        if status.is_success() {
+            if let Ok(health) = serde_json::from_slice::<Health>(&bytes)
+                && health.status == "ok"
+            {
+                return Ok(health);
+            }
+        } else if let Ok(problem) = serde_json::from_slice::<Problem>(&bytes) {
+            return Err(ClientError::from_problem(problem, status.as_u16(), None, None));
+        }
+        Err(ClientError::NotPlatform { url, answer: describe_answer(status.as_u16(), &content_type, &bytes) })
     }
 
     pub async fn login(&self, username: &str, password: &SecretString) -> Result<LoginResponse, ClientError> {
@@ -269,8 +288,13 @@ async fn error_from_response(response: Response) -> ClientError {
     let headers = response.headers().clone();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let body = response.bytes().await.unwrap_or_default();
-    let answer =
-        ErrorAnswer { status, date: header("date"), retry_after: header("retry-after"), body: &body };
+    let answer = ErrorAnswer {
+        status,
+        content_type: header("content-type"),
+        date: header("date"),
+        retry_after: header("retry-after"),
+        body: &body,
+    };
     error_from_answer(&url, &answer)
 }
 
@@ -278,6 +302,7 @@ async fn error_from_response(response: Response) -> ClientError {
 #[derive(Clone, Copy, Debug)]
 pub struct ErrorAnswer<'a> {
     pub status: u16,
+    pub content_type: Option<&'a str>,
     /// The `Date` header, to spot a clock that is off.
     pub date: Option<&'a str>,
     pub retry_after: Option<&'a str>,
@@ -290,9 +315,7 @@ pub fn error_from_answer(url: &str, answer: &ErrorAnswer<'_>) -> ClientError {
     let server_date = answer.date.and_then(parse_http_date);
     let retry_header = answer.retry_after.and_then(|v| v.trim().parse::<u64>().ok());
     let Ok(problem) = serde_json::from_slice::<Problem>(answer.body) else {
-        let detail = shown_text(&String::from_utf8_lossy(answer.body));
-        let status =
-            StatusCode::from_u16(answer.status).map_or_else(|_| answer.status.to_string(), |s| s.to_string());
+        let detail = describe_answer(answer.status, answer.content_type.unwrap_or_default(), answer.body);
         return match answer.status {
             429 => {
                 ClientError::TooManyAttempts { retry_after: Duration::from_secs(retry_header.unwrap_or(30)) }
@@ -302,7 +325,7 @@ pub fn error_from_answer(url: &str, answer: &ErrorAnswer<'_>) -> ClientError {
                 retry_after: Duration::from_secs(retry_header.unwrap_or(RETRY_UNAVAILABLE_S)),
             },
             401 => ClientError::Unauthorized,
-            _ => ClientError::Protocol { url: url.to_owned(), detail: format!("HTTP {status}: {detail}") },
+            _ => ClientError::Protocol { url: url.to_owned(), detail },
         };
     };
     ClientError::from_problem(problem, answer.status, server_date, retry_header)
@@ -363,6 +386,30 @@ fn shown_text(text: &str) -> String {
     shown
 }
 
+/// An answer in a few words, never its body: a foreign server's page can be long, or hostile.
+fn describe_answer(status: u16, content_type: &str, body: &[u8]) -> String {
+    let status = StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |s| s.to_string());
+    // A header is visible ASCII, but may be long.
+    let media: String =
+        content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase().chars().take(60).collect();
+    let looks_like_html = {
+        let start = String::from_utf8_lossy(&body[..body.len().min(256)]).trim_start().to_ascii_lowercase();
+        start.starts_with("<!doctype html") || start.starts_with("<html")
+    };
+    let what = if media == "text/html" || looks_like_html {
+        "a web page (HTML)".to_owned()
+    } else if media.ends_with("json") || serde_json::from_slice::<serde_json::Value>(body).is_ok() {
+        "JSON of another shape".to_owned()
+    } else if body.is_empty() {
+        "an empty body".to_owned()
+    } else if media.is_empty() {
+        format!("{} bytes of an unnamed type", body.len())
+    } else {
+        format!("{} bytes of {media}", body.len())
+    };
+    format!("HTTP {status}, {what}")
+}
+
 fn transport_error(url: &str, error: &reqwest::Error) -> ClientError {
     if error.is_timeout() {
         return ClientError::Timeout { url: url.to_owned() };
@@ -405,13 +452,20 @@ mod tests {
         let body =
             serde_json::json!({"status": 400, "code": "invalid_request", "title": "t", "detail": detail});
         let body = serde_json::to_vec(&body).unwrap();
-        let answer = ErrorAnswer { status: 400, date: None, retry_after: None, body: &body };
+        let answer =
+            ErrorAnswer { status: 400, content_type: None, date: None, retry_after: None, body: &body };
         let shown = error_from_answer("http://127.0.0.1:1/v1/x", &answer).to_string();
         assert!(shown.chars().count() <= 300, "{} characters", shown.chars().count());
         assert!(!shown.chars().any(char::is_control), "{shown:?}");
         assert!(shown.contains("bad  [2J") && shown.ends_with('…'), "{shown}");
         let html = format!("<html>{}</html>", "y".repeat(5000));
-        let answer = ErrorAnswer { status: 502, date: None, retry_after: None, body: html.as_bytes() };
+        let answer = ErrorAnswer {
+            status: 502,
+            content_type: None,
+            date: None,
+            retry_after: None,
+            body: html.as_bytes(),
+        };
         assert!(error_from_answer("http://127.0.0.1:1/v1/x", &answer).to_string().chars().count() <= 300);
     }
 
@@ -420,6 +474,21 @@ mod tests {
         let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
         assert_eq!(t.unix_timestamp(), 784111777);
         assert!(parse_http_date("yesterday").is_none());
+    }
+
+    #[test]
+    fn answers_are_described_never_dumped() {
+        let html = b"<!DOCTYPE html><html><body>secret internal page</body></html>";
+        let text = describe_answer(StatusCode::OK.as_u16(), "text/html; charset=utf-8", html);
+        assert_eq!(text, "HTTP 200 OK, a web page (HTML)");
+        assert_eq!(
+            describe_answer(StatusCode::NOT_FOUND.as_u16(), "", html),
+            "HTTP 404 Not Found, a web page (HTML)"
+        );
+        let json = describe_answer(StatusCode::OK.as_u16(), "application/json", br#"{"status":"UP"}"#);
+        assert_eq!(json, "HTTP 200 OK, JSON of another shape");
+        let plain = describe_answer(StatusCode::BAD_GATEWAY.as_u16(), "text/plain", b"upstream down");
+        assert_eq!(plain, "HTTP 502 Bad Gateway, 13 bytes of text/plain");
     }
 
     #[test]
@@ -465,6 +534,26 @@ mod tests {
         let locked = ClientError::from_problem(problem(ErrorCode::SecondFactorLocked), 403, None, None);
         assert_eq!(locked, ClientError::SecondFactorLocked);
         assert_eq!(locked.to_string(), "Too many wrong codes: ask an administrator to unlock your account.");
+    }
+
+    /// A server that is not a usercenter platform is named as such; its page never reaches the screen.
+    #[tokio::test]
+    async fn another_kind_of_server_is_named_and_its_body_is_not_shown() {
+        use axum::routing::get;
+        let page = "<!DOCTYPE html><html><body>PRIVATE INTRANET PAGE</body></html>";
+        let router = axum::Router::new()
+            .route("/v1/health", get(move || async move { axum::response::Html(page) }))
+            .route("/json/v1/health", get(|| async { axum::Json(serde_json::json!({"status": "UP"})) }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        for (base, what) in [(format!("http://{addr}"), "HTML"), (format!("http://{addr}/json"), "JSON")] {
+            let error = ApiClient::new(&base).unwrap().health().await.unwrap_err();
+            let text = error.to_string();
+            assert!(matches!(error, ClientError::NotPlatform { .. }), "{error:?}");
+            assert!(text.contains("is not a usercenter platform") && text.contains(what), "{text}");
+            assert!(!text.contains("PRIVATE") && !text.contains("UP"), "{text}");
+        }
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use self::msg::{ApiCall, Cleanup, Effect, RequestIds, Work};
 use super::DemoAccount;
+use super::demo_phone::{DemoPhone, PhoneCode};
 use super::keys::Key;
 use super::notice::Notice;
 use super::screen::{Activity, Chrome, Cx, Screen, Session, Ui};
@@ -27,6 +28,7 @@ use super::screens::home::HomeScreen;
 use super::screens::login::LoginScreen;
 use super::screens::regenerate::{RegenReason, RegenerateScreen};
 use super::screens::second_factor::SecondFactorScreen;
+use super::theme::Palette;
 use crate::client::is_insecure_url;
 use crate::domain::Challenge;
 
@@ -47,6 +49,23 @@ struct Config {
     demo: Option<DemoAccount>,
     /// The server's issuer name, learnt from an enrollment.
     issuer: Option<String>,
+    /// The username the config file remembers, offered on the sign-in form.
+    remembered: Option<String>,
+    /// What the role colours become on this terminal.
+    palette: Palette,
+    /// The person's time zone (UTC until the runtime says otherwise, so tests are the same anywhere).
+    time_zone: jiff::tz::TimeZone,
+    /// In the demo only: the stand-in phone, once a setup started.
+    demo_phone: Option<DemoPhone>,
+    /// The wall clock as the last message told it (update never reads the clock).
+    wall: Option<time::OffsetDateTime>,
+}
+
+impl Config {
+    /// What the demo's stand-in phone shows now, if there is one.
+    fn phone_code(&self) -> Option<PhoneCode> {
+        Some(self.demo_phone.as_ref()?.code_at(self.wall?))
+    }
 }
 
 impl Config {
@@ -57,7 +76,8 @@ impl Config {
     /// The sign-in form, with the username filled in and a word on why we are here.
     fn sign_in(&self, username: Option<&str>, notice: Option<Notice>) -> LoginScreen {
         let mut login = LoginScreen::new(self.insecure, self.demo.clone());
-        if let Some(username) = username.filter(|u| !u.is_empty()) {
+        let offered = if self.demo.is_some() { None } else { self.remembered.as_deref() };
+        if let Some(username) = username.or(offered).filter(|u| !u.is_empty()) {
             login = login.with_username(username);
         }
         if let Some(notice) = notice {
@@ -77,8 +97,8 @@ pub enum Account {
 
 #[derive(Debug)]
 pub enum Overlay {
-    /// The keys of the screen below.
-    Help,
+    /// The keys of the screen below, scrolled down by `scroll` lines.
+    Help { scroll: u16 },
     /// Ctrl-C where quitting would lose something; holds what would be lost.
     QuitConfirm(&'static str),
     /// A request failed to reach the server mid-session; the screen below keeps its state.
@@ -182,12 +202,35 @@ impl App {
                 insecure: is_insecure_url(api_url),
                 demo,
                 issuer: None,
+                remembered: None,
+                palette: Palette::default(),
+                time_zone: jiff::tz::TimeZone::UTC,
+                demo_phone: None,
+                wall: None,
             },
             account: Account::SignedOut(Box::new(connect)),
             overlay: None,
             ids,
             spinner: 0,
         }
+    }
+
+    /// Offers `username` (remembered in the config file) on the sign-in form.
+    pub fn remembering(mut self, username: Option<String>) -> Self {
+        self.config.remembered = username;
+        self
+    }
+
+    /// Draws with `palette` (the terminal's background and colour depth).
+    pub fn with_palette(mut self, palette: Palette) -> Self {
+        self.config.palette = palette;
+        self
+    }
+
+    /// Shows times in `time_zone`.
+    pub fn in_time_zone(mut self, time_zone: jiff::tz::TimeZone) -> Self {
+        self.config.time_zone = time_zone;
+        self
     }
 
     /// The first effect: is the server there?
@@ -202,7 +245,7 @@ impl App {
     pub fn tick_interval(&self) -> Option<Duration> {
         if self.is_busy() {
             Some(SPINNER_TICK)
-        } else if self.account.activity() == Activity::CountingDown {
+        } else if self.account.activity() == Activity::CountingDown || self.config.demo_phone.is_some() {
             Some(COUNTDOWN_TICK)
         } else {
             None
@@ -222,6 +265,16 @@ impl App {
         let dialog_checks =
             matches!(&self.overlay, Some(Overlay::Unreachable(dialog)) if dialog.is_checking());
         dialog_checks || self.account.activity() == Activity::Waiting
+    }
+
+    /// Quitting now ends the program unsuccessfully: the server could not be reached. The reason is
+    /// printed on standard error once the terminal is restored.
+    pub fn exit_failure(&self) -> Option<String> {
+        match &self.overlay {
+            Some(Overlay::Unreachable(dialog)) => dialog.failure(),
+            Some(Overlay::Help { .. } | Overlay::QuitConfirm(_)) | None => None,
+        }
+        .or_else(|| self.account.failure())
     }
 
     fn quit(&self) -> Effect {
@@ -270,6 +323,13 @@ impl Account {
         }
     }
 
+    fn reconnected(&mut self) {
+        match self {
+            Account::SignedOut(screen) => screen.reconnected(),
+            Account::SignedIn { screen, .. } => screen.reconnected(),
+        }
+    }
+
     fn keys(&self) -> Vec<Key> {
         match self {
             Account::SignedOut(screen) => screen.keys(&()),
@@ -277,10 +337,17 @@ impl Account {
         }
     }
 
-    fn chrome(&self, body: ratatui::layout::Rect) -> Chrome {
+    fn chrome(&self, area: ratatui::layout::Rect) -> Chrome {
         match self {
-            Account::SignedOut(screen) => screen.chrome(body),
-            Account::SignedIn { screen, .. } => screen.chrome(body),
+            Account::SignedOut(screen) => screen.chrome(area),
+            Account::SignedIn { screen, .. } => screen.chrome(area),
+        }
+    }
+
+    fn failure(&self) -> Option<String> {
+        match self {
+            Account::SignedOut(screen) => screen.failure(),
+            Account::SignedIn { screen, .. } => screen.failure(),
         }
     }
 

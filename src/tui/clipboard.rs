@@ -51,23 +51,93 @@ impl ClipboardEnv {
 pub enum CopyMethod {
     /// Set on the system clipboard and read back: it is there.
     SystemClipboard,
-    /// Written to the terminal as OSC 52 (inside tmux: plain and wrapped for passthrough); nobody confirms
-    /// it arrived.
-    Osc52 { tmux: bool },
+    /// Written to the terminal as OSC 52; nobody confirms it arrived.
+    Osc52(Osc52Route),
 }
 
+/// Which way an OSC 52 sequence went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Osc52Route {
+    /// Straight to the terminal emulator.
+    Terminal,
+    /// Through tmux (plain and wrapped for passthrough); tmux's options decide whether it passes.
+    Tmux(TmuxClipboard),
+}
+
+/// What tmux's options say about OSC 52 from a program in one of its panes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TmuxClipboard {
+    /// `set-clipboard on` or `allow-passthrough on`: tmux passes the copy on.
+    Open,
+    /// Both off (tmux's defaults: `set-clipboard external`, `allow-passthrough off`): tmux drops it.
+    Closed,
+    /// tmux could not be asked.
+    Unknown,
+}
+
+impl TmuxClipboard {
+    /// Reads `#{set-clipboard}|#{allow-passthrough}` as `tmux display-message -p` prints it.
+    pub fn from_options(printed: &str) -> Self {
+        let Some((set_clipboard, passthrough)) = printed.trim().split_once('|') else {
+            return TmuxClipboard::Unknown;
+        };
+        let (set_clipboard, passthrough) = (set_clipboard.trim(), passthrough.trim());
+        if set_clipboard.is_empty() && passthrough.is_empty() {
+            return TmuxClipboard::Unknown;
+        }
+        // set-clipboard "external" only lets tmux itself set the outer clipboard, not a program.
+        let open = set_clipboard == "on" || !matches!(passthrough, "" | "0" | "off");
+        if open { TmuxClipboard::Open } else { TmuxClipboard::Closed }
+    }
+
+    /// Asks the tmux server this process runs under (bounded by tmux itself: a local socket).
+    pub fn query() -> Self {
+        let mut command = std::process::Command::new("tmux");
+        command.args(["display-message", "-p"]);
+        if let Some(pane) = std::env::var_os("TMUX_PANE").filter(|p| !p.is_empty()) {
+            command.arg("-t").arg(pane);
+        }
+        command.arg("#{set-clipboard}|#{allow-passthrough}");
+        match command.stdin(std::process::Stdio::null()).stderr(std::process::Stdio::null()).output() {
+            Ok(output) if output.status.success() => {
+                Self::from_options(&String::from_utf8_lossy(&output.stdout))
+            }
+            Ok(_) | Err(_) => TmuxClipboard::Unknown,
+        }
+    }
+}
+
+/// How to turn tmux's clipboard on, for the message that says it is off.
+pub const TMUX_HOW_TO: &str = "tmux set -g set-clipboard on";
+
 impl CopyMethod {
+    /// Whether the codes are known to be on the clipboard: only a copy that was read back.
+    pub fn is_confirmed(&self) -> bool {
+        matches!(self, CopyMethod::SystemClipboard)
+    }
+
+    /// Whether the copy can have worked at all (tmux says it drops OSC 52 here).
+    pub fn may_have_worked(&self) -> bool {
+        !matches!(self, CopyMethod::Osc52(Osc52Route::Tmux(TmuxClipboard::Closed)))
+    }
+
     /// What to tell the user: only what we saw.
-    pub fn describe(&self) -> &'static str {
+    pub fn describe(&self) -> String {
+        const NOT_CONFIRMED: &str = "(not confirmed: paste to check)";
         match self {
-            CopyMethod::SystemClipboard => "Copied to the clipboard.",
-            CopyMethod::Osc52 { tmux: false } => {
-                "Sent to your terminal's clipboard with OSC 52. Not every terminal allows this: paste to check."
+            CopyMethod::SystemClipboard => "Copied to the clipboard (read back to check).".to_owned(),
+            CopyMethod::Osc52(Osc52Route::Terminal) => format!("Sent to your terminal {NOT_CONFIRMED}."),
+            CopyMethod::Osc52(Osc52Route::Tmux(TmuxClipboard::Open)) => {
+                format!("Sent to your terminal through tmux {NOT_CONFIRMED}.")
             }
-            CopyMethod::Osc52 { tmux: true } => {
-                "Sent to your terminal's clipboard with OSC 52 through tmux (needs tmux's set-clipboard \
-                 or allow-passthrough on). Not every terminal allows this: paste to check."
-            }
+            CopyMethod::Osc52(Osc52Route::Tmux(TmuxClipboard::Unknown)) => format!(
+                "Sent to your terminal through tmux {NOT_CONFIRMED}; tmux passes it on only with \
+                 set-clipboard or allow-passthrough on."
+            ),
+            CopyMethod::Osc52(Osc52Route::Tmux(TmuxClipboard::Closed)) => format!(
+                "The copy cannot work in this tmux: its set-clipboard and allow-passthrough options are \
+                 off. Turn one on ({TMUX_HOW_TO}) and copy again, or save to a file."
+            ),
         }
     }
 }
@@ -89,6 +159,8 @@ pub enum CopyError {
 pub struct Clipboard {
     env: ClipboardEnv,
     system: Option<arboard::Clipboard>,
+    /// Asks tmux whether it passes OSC 52 on (replaced in tests).
+    tmux_query: fn() -> TmuxClipboard,
 }
 
 impl std::fmt::Debug for Clipboard {
@@ -100,7 +172,12 @@ impl std::fmt::Debug for Clipboard {
 impl Clipboard {
     /// Cheap: the system clipboard is opened on the first copy that wants it.
     pub fn new(env: ClipboardEnv) -> Self {
-        Clipboard { env, system: None }
+        Clipboard { env, system: None, tmux_query: TmuxClipboard::query }
+    }
+
+    /// As [`Clipboard::new`], with tmux's answer given rather than asked.
+    pub fn with_tmux_query(env: ClipboardEnv, tmux_query: fn() -> TmuxClipboard) -> Self {
+        Clipboard { env, system: None, tmux_query }
     }
 
     /// Copies `text`. Blocking: on X11 a few short round trips to the server.
@@ -109,7 +186,7 @@ impl Clipboard {
     /// Otherwise, or when that fails, writes the OSC 52 sequence into `terminal` (the caller passes a
     /// buffer and writes it to the tty between draws) and says so. Inside tmux that is the plain
     /// sequence followed by the passthrough-wrapped one: tmux's `set-clipboard on` takes the first,
-    /// `allow-passthrough on` the second.
+    /// `allow-passthrough on` the second; tmux is asked which of them it lets through.
     pub fn copy(&mut self, text: &str, terminal: &mut dyn Write) -> Result<CopyMethod, CopyError> {
         if self.env.use_system_clipboard() && self.copy_to_system(text) {
             return Ok(CopyMethod::SystemClipboard);
@@ -130,7 +207,8 @@ impl Clipboard {
             .write_all(sequence.as_bytes())
             .and_then(|()| terminal.flush())
             .map_err(|e| CopyError::Write(e.to_string()))?;
-        Ok(CopyMethod::Osc52 { tmux })
+        let route = if tmux { Osc52Route::Tmux((self.tmux_query)()) } else { Osc52Route::Terminal };
+        Ok(CopyMethod::Osc52(route))
     }
 
     /// Sets and verifies the system clipboard; false on any failure (the caller falls back to OSC 52).
@@ -217,16 +295,18 @@ mod tests {
     fn copy_without_display_writes_osc52() {
         let mut clipboard = Clipboard::new(ClipboardEnv { display: false, ssh: false, tmux: false });
         let mut out = Vec::new();
-        assert_eq!(clipboard.copy("hello", &mut out), Ok(CopyMethod::Osc52 { tmux: false }));
+        assert_eq!(clipboard.copy("hello", &mut out), Ok(CopyMethod::Osc52(Osc52Route::Terminal)));
         assert_eq!(out, b"\x1b]52;c;aGVsbG8=\x07");
         assert!(clipboard.system.is_none(), "no system clipboard opened without a display");
     }
 
     #[test]
     fn copy_over_ssh_in_tmux_writes_plain_and_wrapped_osc52() {
-        let mut clipboard = Clipboard::new(ClipboardEnv { display: true, ssh: true, tmux: true });
+        let env = ClipboardEnv { display: true, ssh: true, tmux: true };
+        let mut clipboard = Clipboard::with_tmux_query(env, || TmuxClipboard::Closed);
         let mut out = Vec::new();
-        assert_eq!(clipboard.copy("hello", &mut out), Ok(CopyMethod::Osc52 { tmux: true }));
+        let closed = Ok(CopyMethod::Osc52(Osc52Route::Tmux(TmuxClipboard::Closed)));
+        assert_eq!(clipboard.copy("hello", &mut out), closed);
         assert_eq!(out, b"\x1b]52;c;aGVsbG8=\x07\x1bPtmux;\x1b\x1b]52;c;aGVsbG8=\x07\x1b\\");
         assert!(clipboard.system.is_none(), "a forwarded display is not the user's clipboard");
     }
@@ -260,13 +340,36 @@ mod tests {
 
     #[test]
     fn descriptions_are_honest() {
-        assert_eq!(CopyMethod::SystemClipboard.describe(), "Copied to the clipboard.");
-        for tmux in [false, true] {
-            let text = CopyMethod::Osc52 { tmux }.describe();
-            assert!(text.contains("OSC 52") && text.contains("paste to check"), "{text}");
-            assert!(!text.starts_with("Copied"), "{text}");
-            assert_eq!(text.contains("tmux"), tmux);
+        assert!(CopyMethod::SystemClipboard.describe().starts_with("Copied to the clipboard"));
+        assert!(CopyMethod::SystemClipboard.is_confirmed());
+        let routes = [
+            Osc52Route::Terminal,
+            Osc52Route::Tmux(TmuxClipboard::Open),
+            Osc52Route::Tmux(TmuxClipboard::Unknown),
+            Osc52Route::Tmux(TmuxClipboard::Closed),
+        ];
+        for route in routes {
+            let method = CopyMethod::Osc52(route);
+            let text = method.describe();
+            assert!(!method.is_confirmed(), "{text}");
+            assert!(!text.to_lowercase().contains("copied"), "{text}");
+            if method.may_have_worked() {
+                assert!(text.contains("not confirmed: paste to check"), "{text}");
+            } else {
+                assert!(text.contains("cannot work") && text.contains(TMUX_HOW_TO), "{text}");
+            }
         }
+    }
+
+    #[test]
+    fn tmux_options_decide_whether_osc52_passes() {
+        assert_eq!(TmuxClipboard::from_options("external|0\n"), TmuxClipboard::Closed);
+        assert_eq!(TmuxClipboard::from_options("off|off"), TmuxClipboard::Closed);
+        assert_eq!(TmuxClipboard::from_options("on|0"), TmuxClipboard::Open);
+        assert_eq!(TmuxClipboard::from_options("external|1"), TmuxClipboard::Open);
+        assert_eq!(TmuxClipboard::from_options("external|all"), TmuxClipboard::Open);
+        assert_eq!(TmuxClipboard::from_options("|"), TmuxClipboard::Unknown);
+        assert_eq!(TmuxClipboard::from_options(""), TmuxClipboard::Unknown);
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub const fn quit<M: Copy>() -> KeyBinding<M> {
 /// The keys that work on every screen, handled by the app itself.
 pub const ANYWHERE: &[KeyBinding] = &[
     KeyBinding::new("Ctrl-C", "quit").context("asks first if backup codes are unsaved"),
+    KeyBinding::new("q", "quit")
+        .context("when no text field has the focus; asks first if codes or a setup would be lost"),
+    KeyBinding::new("Ctrl-Z", "suspend").context("the shell's fg resumes"),
     KeyBinding::new("F1", "help"),
     KeyBinding::new("?", "help").context("when no text field has the focus"),
 ];

@@ -3,6 +3,7 @@
 //! `runtime` owns the terminal and runs effects.
 pub mod app;
 pub mod clipboard;
+pub mod demo_phone;
 pub mod keys;
 pub mod notice;
 pub mod request;
@@ -11,6 +12,7 @@ pub mod savefile;
 pub mod screen;
 pub mod screens;
 pub mod text;
+pub mod theme;
 pub mod widgets;
 
 #[cfg(test)]
@@ -26,6 +28,11 @@ pub struct DemoAccount {
 pub struct Options {
     pub api_url: Option<String>,
     pub demo: Option<DemoAccount>,
+    /// The username the config file remembers; offered on the sign-in form.
+    pub username: Option<String>,
+    /// Where a signed-in username is remembered; `None` remembers nothing.
+    pub config_path: Option<std::path::PathBuf>,
+    pub palette: crate::config::PaletteChoice,
 }
 
 /// Runs the app until the person quits. Without a server address it fails before touching the

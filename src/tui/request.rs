@@ -27,6 +27,14 @@ pub struct Problem {
     pub notice: Notice,
     /// Shown under the notice.
     pub advice: Vec<Notice>,
+    /// The request may not have reached the server: once it is reachable again, this is old news.
+    pub lost_connection: bool,
+}
+
+impl Problem {
+    pub fn new(notice: Notice, advice: Vec<Notice>) -> Self {
+        Self { notice, advice, lost_connection: false }
+    }
 }
 
 impl Default for Request {
@@ -57,14 +65,18 @@ impl Request {
         }
     }
 
-    /// Refused before sending (an empty field): `text` replaces the last notice, its advice stays.
+    /// Refused before sending (an empty field): `text` replaces the last notice and its advice, which
+    /// was about another mistake.
     pub fn refuse(&mut self, text: &str) {
-        let notice = Notice::error(text);
-        match self {
-            Request::Editing { problem: Some(problem) } => problem.notice = notice,
-            Request::Editing { problem: None } | Request::Sending(_) | Request::Throttled(_) => {
-                *self = Request::Editing { problem: Some(Problem { notice, advice: Vec::new() }) };
-            }
+        *self = Request::Editing { problem: Some(Problem::new(Notice::error(text), Vec::new())) };
+    }
+
+    /// The server is reachable again: a "cannot reach" problem is no longer true.
+    pub fn reconnected(&mut self) {
+        if let Request::Editing { problem: Some(problem) } = self
+            && problem.lost_connection
+        {
+            self.clear();
         }
     }
 
@@ -82,9 +94,14 @@ impl Request {
     pub fn failure(error: &ClientError, now: Instant, advice: Vec<Notice>) -> Self {
         match classify(error) {
             ErrorClass::Throttled(wait) => Request::Throttled(Countdown::start(now, wait)),
-            ErrorClass::SessionEnded | ErrorClass::Transport | ErrorClass::Shown => Request::Editing {
-                problem: Some(Problem { notice: Notice::error(error.to_string()), advice }),
-            },
+            class @ (ErrorClass::SessionEnded | ErrorClass::Transport | ErrorClass::Shown) => {
+                let problem = Problem {
+                    notice: Notice::error(error.to_string()),
+                    advice,
+                    lost_connection: class == ErrorClass::Transport,
+                };
+                Request::Editing { problem: Some(problem) }
+            }
         }
     }
 
@@ -178,9 +195,10 @@ pub fn classify(error: &ClientError) -> ErrorClass {
         ClientError::TooManyAttempts { retry_after } | ClientError::TooManyRequests { retry_after } => {
             ErrorClass::Throttled(*retry_after)
         }
-        ClientError::Unreachable { .. } | ClientError::Timeout { .. } | ClientError::Protocol { .. } => {
-            ErrorClass::Transport
-        }
+        ClientError::Unreachable { .. }
+        | ClientError::Timeout { .. }
+        | ClientError::Protocol { .. }
+        | ClientError::NotPlatform { .. } => ErrorClass::Transport,
         ClientError::InvalidCredentials
         | ClientError::InvalidPassword
         | ClientError::InvalidCode { .. }
@@ -230,6 +248,12 @@ mod tests {
         request.refuse("Enter your password.");
         let Request::Editing { problem: Some(problem) } = &request else { panic!("{request:?}") };
         assert_eq!(problem.notice, Notice::error("Enter your password."));
-        assert_eq!(problem.advice, vec![Notice::info("advice")], "the advice stays until the next attempt");
+        assert_eq!(problem.advice, Vec::new(), "advice about an earlier mistake goes with it");
+        request.reconnected();
+        assert!(matches!(request, Request::Editing { problem: Some(_) }), "not about the connection");
+        let lost = ClientError::Timeout { url: "http://x/v1/me".into() };
+        request.failed(&lost, t0, Vec::new());
+        request.reconnected();
+        assert!(matches!(request, Request::Editing { problem: None }), "old news once reconnected");
     }
 }

@@ -17,7 +17,9 @@ use super::app::App;
 use super::app::msg::{Answer, ApiCall, Cleanup, Effect, Msg, Now, Reply, RequestId, SaveRequest, Work};
 use super::clipboard::{Clipboard, ClipboardEnv, CopyError, CopyMethod};
 use super::savefile::{self, SaveError};
+use super::theme::{Background, Depth, Palette};
 use crate::client::ApiClient;
+use crate::config::PaletteChoice;
 use crate::domain::SecretString;
 
 /// Printed (before the terminal is taken over) when no server address was given.
@@ -39,14 +41,25 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let Some(url) = options.api_url.filter(|u| !u.trim().is_empty()) else {
         anyhow::bail!(NO_URL_MESSAGE);
     };
-    let client = ApiClient::new(&url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let client = ApiClient::new(&url)?;
+    let depth = Depth::detect(|name| std::env::var(name).ok())?;
+    if depth == Depth::None {
+        // The palette adds no colour under NO_COLOR; the QR code's black and white still go out.
+        crossterm::style::force_color_output(true);
+    }
     init_logging()?;
-    let app = App::new(client.base_url(), options.demo);
+    let palette = Palette { background: background(options.palette), depth };
+    let app = App::new(client.base_url(), options.demo)
+        .remembering(options.username)
+        .with_palette(palette)
+        .in_time_zone(jiff::tz::TimeZone::system());
+    let config_path = options.config_path;
     let clipboard = Arc::new(Mutex::new(Clipboard::new(ClipboardEnv::from_process())));
     // try_init also installs the panic hook that restores the terminal before the panic message.
     let mut terminal = ratatui::try_init().map_err(|e| anyhow::anyhow!("cannot open the terminal: {e}"))?;
     let mut hung_up = false;
-    let result = event_loop(&mut terminal, app, &client, &clipboard, &mut hung_up).await;
+    let outside = Outside { client: &client, clipboard: &clipboard, config_path: config_path.as_deref() };
+    let result = event_loop(&mut terminal, app, &outside, &mut hung_up).await;
     if hung_up {
         // The terminal is gone. Restoring it, or dropping the Terminal (which shows the cursor), fails
         // and ratatui reports that with eprintln!, which panics on the dead stderr and then aborts in
@@ -55,7 +68,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     } else {
         ratatui::restore();
     }
-    let cleanup = result?;
+    let (cleanup, failure) = result?;
     if let Some(Cleanup { token: Some(token), cancel_enrollment }) = cleanup {
         let work = async {
             if cancel_enrollment {
@@ -65,7 +78,35 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         };
         let _ = tokio::time::timeout(QUIT_CLEANUP, work).await;
     }
-    Ok(())
+    // Said on standard error by main, now that the terminal is restored; the exit status is 1.
+    match failure {
+        Some(reason) => Err(anyhow::anyhow!(reason)),
+        None => Ok(()),
+    }
+}
+
+/// How long the terminal may take to say its background colour (over SSH too); a terminal that cannot
+/// is usually known at once (colorsaurus asks for its attributes in the same breath).
+const BACKGROUND_QUERY: Duration = Duration::from_millis(400);
+
+/// The background to draw for: as chosen, or as the terminal says (OSC 11); dark when it cannot say.
+fn background(choice: PaletteChoice) -> Background {
+    match choice {
+        PaletteChoice::Dark => Background::Dark,
+        PaletteChoice::Light => Background::Light,
+        PaletteChoice::Auto => {
+            let mut query = terminal_colorsaurus::QueryOptions::default();
+            query.timeout = BACKGROUND_QUERY;
+            match terminal_colorsaurus::theme_mode(query) {
+                Ok(terminal_colorsaurus::ThemeMode::Light) => Background::Light,
+                Ok(terminal_colorsaurus::ThemeMode::Dark) => Background::Dark,
+                Err(error) => {
+                    tracing::debug!("the terminal did not say its background: {error}");
+                    Background::Dark
+                }
+            }
+        }
+    }
 }
 
 /// Logs go to the file named by USERCENTER_LOG, never to the terminal; without it, nowhere.
@@ -86,21 +127,21 @@ fn init_logging() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs until the app quits; returns what to tidy up on the server once the terminal is restored.
+/// Runs until the app quits; returns what to tidy up on the server once the terminal is restored, and
+/// why quitting is a failure if it is.
 async fn event_loop(
     terminal: &mut DefaultTerminal,
     mut app: App,
-    client: &ApiClient,
-    clipboard: &Arc<Mutex<Clipboard>>,
+    outside: &Outside<'_>,
     hung_up: &mut bool,
-) -> anyhow::Result<Option<Cleanup>> {
+) -> anyhow::Result<(Option<Cleanup>, Option<String>)> {
     let debug_panic = debug_panic_requested();
     let (tx, mut rx) = mpsc::unbounded_channel::<Delivery>();
     let mut events = EventStream::new();
     let mut ticker: Option<(Duration, Interval)> = None;
     let mut terminate = Signals::new()?;
     if let Some(Effect::Run(id, work)) = app.start() {
-        spawn_work(id, work, client, clipboard, &tx);
+        spawn_work(id, work, outside.client, outside.clipboard, &tx);
     }
     loop {
         terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
@@ -121,7 +162,7 @@ async fn event_loop(
                 Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(anyhow::anyhow!("cannot read the terminal: {e}")),
-                None => return Ok(None),
+                None => return Ok((None, None)),
             },
             Some(delivery) = rx.recv() => {
                 if !delivery.terminal_bytes.is_empty() {
@@ -136,7 +177,7 @@ async fn event_loop(
                     Some((_, interval)) => { interval.tick().await; }
                     None => std::future::pending::<()>().await,
                 }
-            } => Msg::Tick(std::time::Instant::now()),
+            } => Msg::Tick(now()),
             signal = terminate.recv() => {
                 *hung_up = signal == Signal::Hangup;
                 Msg::Terminate
@@ -145,12 +186,54 @@ async fn event_loop(
         match app.update(msg) {
             Some(Effect::Quit(cleanup)) => {
                 tracing::info!("quitting");
-                return Ok(Some(cleanup));
+                return Ok((Some(cleanup), app.exit_failure()));
             }
-            Some(Effect::Run(id, work)) => spawn_work(id, work, client, clipboard, &tx),
+            Some(Effect::Run(id, work)) => spawn_work(id, work, outside.client, outside.clipboard, &tx),
+            Some(Effect::Suspend) => suspend(terminal)?,
+            Some(Effect::RememberUsername(username)) => {
+                if let Some(path) = outside.config_path {
+                    remember_username(path.to_owned(), username);
+                }
+            }
             None => {}
         }
     }
+}
+
+/// What the effects reach: the API, the session's clipboard, the config file.
+struct Outside<'a> {
+    client: &'a ApiClient,
+    clipboard: &'a Arc<Mutex<Clipboard>>,
+    config_path: Option<&'a Path>,
+}
+
+/// Ctrl-Z: hands the terminal back to the shell, stops (SIGTSTP, as the shell expects of a job), and
+/// once continued (`fg`) takes the terminal again and draws everything anew.
+fn suspend(terminal: &mut DefaultTerminal) -> anyhow::Result<()> {
+    use crossterm::{execute, terminal};
+    tracing::info!("suspending");
+    terminal.show_cursor()?;
+    ratatui::restore();
+    signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
+    // Here again after SIGCONT (or at once where the shell has no job control).
+    terminal::enable_raw_mode()?;
+    execute!(std::io::stdout(), terminal::EnterAlternateScreen, terminal::Clear(terminal::ClearType::All))?;
+    terminal.hide_cursor()?;
+    // The screen is blank now: a blank frame makes ratatui's next draw send every cell again.
+    // (Terminal::clear would ask the terminal for the cursor position, which not every one answers.)
+    terminal.draw(|frame| frame.render_widget(ratatui::widgets::Clear, frame.area()))?;
+    tracing::info!("resumed");
+    Ok(())
+}
+
+/// Writes the username that signed in to the config file, off the loop. A failure must not disturb
+/// the person: it is logged (without the name), and the app goes on.
+fn remember_username(path: PathBuf, username: String) {
+    tokio::task::spawn_blocking(move || {
+        if let Err(error) = crate::config::remember_username(&path, &username) {
+            tracing::warn!("cannot remember the username: {error:#}");
+        }
+    });
 }
 
 /// Test hook for the pseudo-terminal test: panic right after the first draw, to prove the panic hook
@@ -306,7 +389,7 @@ mod tests {
         let env = ClipboardEnv { display: false, ssh: false, tmux: false };
         let clipboard = Mutex::new(Clipboard::new(env));
         let (result, bytes) = copy(&clipboard, &SecretString::new("abc"));
-        assert_eq!(result, Ok(CopyMethod::Osc52 { tmux: false }));
+        assert_eq!(result, Ok(CopyMethod::Osc52(crate::tui::clipboard::Osc52Route::Terminal)));
         assert_eq!(
             String::from_utf8(bytes).expect("utf-8"),
             crate::tui::clipboard::osc52_sequence("abc", false)

@@ -44,12 +44,14 @@ pub struct Session {
     pub me: Me,
 }
 
-/// Whether the app draws its header above the screen.
+/// Whether the app draws its header above the screen and its key hints below it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Chrome {
     Full,
     /// The screen needs every row but the hint line (the QR code on a short terminal).
     NoHeader,
+    /// The screen needs the whole terminal and says itself how to go on (the QR code alone).
+    Bare,
 }
 
 /// What rendering needs beyond a screen's own state.
@@ -59,6 +61,10 @@ pub struct Ui<'a> {
     pub spinner: &'static str,
     pub api_url: &'a str,
     pub chrome: Chrome,
+    /// Times are shown in it, named.
+    pub time_zone: &'a jiff::tz::TimeZone,
+    /// In the demo, what its stand-in phone shows now.
+    pub phone: Option<&'a crate::tui::demo_phone::PhoneCode>,
 }
 
 /// What a screen may ask of the app while it handles a key or an answer: the account it relies on,
@@ -133,6 +139,9 @@ pub trait Screen: fmt::Debug + Any {
     /// The clock moved on (countdowns).
     fn tick(&mut self, _now: Instant) {}
 
+    /// The server answers again (the retry dialog closed): "cannot reach" messages are old news.
+    fn reconnected(&mut self) {}
+
     /// The screen's key table, each key marked whether the hint bar shows it now.
     fn keys(&self, account: &Self::Account) -> Vec<Key>;
 
@@ -143,12 +152,18 @@ pub trait Screen: fmt::Debug + Any {
 
     fn render(&self, account: &Self::Account, area: Rect, buf: &mut Buffer, ui: &Ui);
 
-    fn chrome(&self, _body: Rect) -> Chrome {
+    /// How much of the terminal (`area`, all of it) the screen needs.
+    fn chrome(&self, _area: Rect) -> Chrome {
         Chrome::Full
     }
 
     /// Why quitting now must be confirmed (codes not kept anywhere yet); `None` quits at once.
     fn quit_warning(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Why quitting now is a failure (the server never answered): said on standard error, exit status 1.
+    fn failure(&self) -> Option<String> {
         None
     }
 

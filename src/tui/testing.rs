@@ -30,11 +30,16 @@ pub const LONG_ACCOUNT: &str = "jonathan.q.public@example.test";
 pub const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 pub fn otpauth_uri() -> String {
-    format!("otpauth://totp/usercenter:jonathan.q.public%40example.test?secret={SECRET}&issuer=usercenter")
+    format!("otpauth://totp/usercenter:jonathan.q.public%40example.test?secret={SECRET}")
 }
 
 pub fn at(secs: u64) -> Now {
     Now { instant: *T0 + Duration::from_secs(secs), wall: WALL + Duration::from_secs(secs) }
+}
+
+/// `elapsed` after the start of every test.
+pub fn after(elapsed: Duration) -> Now {
+    Now { instant: *T0 + elapsed, wall: WALL + elapsed }
 }
 
 pub fn key(code: KeyCode) -> KeyEvent {
@@ -68,7 +73,7 @@ pub fn reply_at(app: &mut App, now: Now, reply: Reply) -> Option<Effect> {
 pub fn work(effect: Option<Effect>) -> Option<Work> {
     match effect? {
         Effect::Run(_, work) => Some(work),
-        Effect::Quit(_) => None,
+        Effect::Quit(_) | Effect::Suspend | Effect::RememberUsername(_) => None,
     }
 }
 
@@ -176,12 +181,30 @@ pub fn signed_in(me: Me) -> App {
 
 /// In the enable wizard, at the Scan step with [`enrollment`].
 pub fn at_scan() -> App {
+    at_scan_with(enrollment())
+}
+
+pub fn at_scan_with(enrollment: Enrollment) -> App {
     let mut app = signed_in(me(false, 0));
     press(&mut app, KeyCode::Char('e'));
     type_text(&mut app, "pw");
     press(&mut app, KeyCode::Enter);
-    reply(&mut app, Reply::EnrollmentStarted(Ok(enrollment())));
+    reply(&mut app, Reply::EnrollmentStarted(Ok(enrollment)));
     app
+}
+
+/// The longest username `user add` allows (64 characters), with a 17-character issuer.
+pub const USERNAME_64: &str = "alexandra.konstantinopoulou.vandenberg@research-labs.example.org";
+
+/// An enrollment for [`USERNAME_64`] at "Newcomer Platform".
+pub fn long_enrollment() -> Enrollment {
+    let account = USERNAME_64.replace('@', "%40");
+    Enrollment {
+        otpauth_uri: format!("otpauth://totp/Newcomer%20Platform:{account}?secret={SECRET}").into(),
+        issuer: "Newcomer Platform".into(),
+        account: USERNAME_64.into(),
+        ..enrollment()
+    }
 }
 
 pub fn at_verify() -> App {

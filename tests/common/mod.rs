@@ -30,6 +30,7 @@ pub mod app_server;
 pub mod lossy_proxy;
 pub mod pty;
 pub mod server;
+pub mod tmux;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

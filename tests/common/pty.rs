@@ -32,10 +32,15 @@ pub struct PtyApp {
 impl PtyApp {
     /// Starts the binary at `cols`x`rows` with `args`, in a clean environment plus `envs`.
     pub fn spawn(args: &[&str], envs: &[(&str, &str)], cols: u16, rows: u16) -> Self {
+        Self::spawn_program(env!("CARGO_BIN_EXE_usercenter"), args, envs, cols, rows)
+    }
+
+    /// Starts `program` (a shell, to run the app as a job) the same way.
+    pub fn spawn_program(program: &str, args: &[&str], envs: &[(&str, &str)], cols: u16, rows: u16) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
             .expect("open a pseudo-terminal");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_usercenter"));
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env_clear();
         cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
@@ -156,6 +161,55 @@ impl PtyApp {
             let _ = self.reader.take().map(std::thread::JoinHandle::join);
         }
         Some(status)
+    }
+
+    /// The process state letter from /proc (`T` while stopped), if the app still runs.
+    pub fn process_state(&self) -> Option<char> {
+        let pid = self.child.process_id()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // "pid (comm) S ...": the state follows the command's closing parenthesis.
+        stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next())
+    }
+
+    /// Cells drawn in a colour other than the QR code's black and white (or light grey), as
+    /// (row, column, fg, bg).
+    pub fn colours_outside_the_qr_code(&self) -> Vec<(u16, u16, vt100::Color, vt100::Color)> {
+        let qr = |c: vt100::Color| matches!(c, vt100::Color::Idx(0 | 7 | 15));
+        self.cells_where(|fg, bg| {
+            let default = |c: vt100::Color| c == vt100::Color::Default;
+            let plain = default(fg) && default(bg);
+            !(plain || (qr(fg) && qr(bg)))
+        })
+    }
+
+    /// Cells drawn in a colour beyond the first `n` of the palette.
+    pub fn colours_beyond(&self, n: u8) -> Vec<(u16, u16, vt100::Color, vt100::Color)> {
+        let beyond = |c: vt100::Color| match c {
+            vt100::Color::Default => false,
+            vt100::Color::Idx(i) => i >= n,
+            vt100::Color::Rgb(..) => true,
+        };
+        self.cells_where(|fg, bg| beyond(fg) || beyond(bg))
+    }
+
+    fn cells_where(
+        &self,
+        pick: impl Fn(vt100::Color, vt100::Color) -> bool,
+    ) -> Vec<(u16, u16, vt100::Color, vt100::Color)> {
+        let parser = self.parser.lock().expect("parser");
+        let screen = parser.screen();
+        let (rows, cols) = screen.size();
+        let mut found = Vec::new();
+        for row in 0..rows.get() {
+            for col in 0..cols.get() {
+                if let Some(cell) = screen.cell(row, col)
+                    && pick(cell.fgcolor(), cell.bgcolor())
+                {
+                    found.push((row, col, cell.fgcolor(), cell.bgcolor()));
+                }
+            }
+        }
+        found
     }
 
     /// Decodes the QR code on screen as a phone camera would, from the cells' characters and colours.

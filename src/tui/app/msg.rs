@@ -51,7 +51,8 @@ impl RequestIds {
 pub enum Msg {
     Key(KeyEvent),
     Resize(u16, u16),
-    Tick(Instant),
+    /// The clock moved on: countdowns, the spinner, the demo's stand-in phone.
+    Tick(Now),
     /// The answer to the effect that carried the same id.
     Reply(Answer),
     /// SIGTERM or SIGHUP (the SSH connection dropped): leave at once, there is nobody to ask.
@@ -108,6 +109,10 @@ pub enum Effect {
     Run(RequestId, Work),
     /// Leave the app; on the way out, tidy up on the server (best effort).
     Quit(Cleanup),
+    /// Ctrl-Z: give the terminal back and stop until the shell's `fg`, then draw again.
+    Suspend,
+    /// Signed in: write the username to the config file, to offer it next time (never a password).
+    RememberUsername(String),
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use crossterm::event::KeyCode;
 use super::msg::{Answer, ApiCall, Cleanup, Effect, Msg, Reply, SaveRequest, Work};
 use super::*;
 use crate::client::ClientError;
-use crate::domain::{BackupCodesResponse, DisableResponse, Health, LoginResponse, SecondFactorInput};
-use crate::tui::clipboard::CopyMethod;
+use crate::domain::{BackupCodesResponse, DisableResponse, Health, LoginResponse, Me, SecondFactorInput};
+use crate::tui::clipboard::{CopyMethod, Osc52Route};
 use crate::tui::savefile::SaveError;
 use crate::tui::screens::connect::{ConnectScreen, ConnectState};
 use crate::tui::screens::enable::{EnableWizard, Step};
@@ -68,9 +68,9 @@ fn throttled_login_counts_down_from_retry_after() {
     assert!(screen_text(&app).contains("Too many attempts. Try again in 30 s."));
     assert_eq!(app.tick_interval(), Some(COUNTDOWN_TICK));
     assert_eq!(press(&mut app, KeyCode::Enter), None, "no attempt while throttled");
-    app.update(Msg::Tick(*T0 + Duration::from_millis(1500)));
+    app.update(Msg::Tick(after(Duration::from_millis(1500))));
     assert!(screen_text(&app).contains("Try again in 29 s."));
-    app.update(Msg::Tick(*T0 + Duration::from_secs(30)));
+    app.update(Msg::Tick(after(Duration::from_secs(30))));
     assert!(!screen_text(&app).contains("Too many attempts"));
     assert_eq!(app.tick_interval(), None);
     assert!(matches!(api(press(&mut app, KeyCode::Enter)), Some(ApiCall::Login { .. })));
@@ -154,7 +154,7 @@ fn enable_wizard_end_to_end() {
     assert_eq!(work(press(&mut app, KeyCode::Char('c'))), Some(Work::Copy(backup_codes_text().into())));
     reply(&mut app, Reply::Copied(Ok(CopyMethod::SystemClipboard)));
     assert!(!app.would_lose_work());
-    assert!(screen_text(&app).contains("Copied to the clipboard."));
+    assert!(screen_text(&app).contains("Copied to the clipboard (read back to check)."));
     let effect = press(&mut app, KeyCode::Enter);
     assert_eq!(api(effect), Some(ApiCall::LoadMe { token: "token-1".into() }));
     assert!(app.screen::<HomeScreen>().is_some());
@@ -167,16 +167,28 @@ fn backup_codes_text() -> String {
 }
 
 #[test]
-fn esc_leaves_the_wizard_and_cancels_the_enrollment() {
+fn esc_asks_then_leaves_the_wizard_and_cancels_the_enrollment() {
     let mut app = at_scan();
+    assert_eq!(press(&mut app, KeyCode::Esc), None, "asks first");
+    assert!(screen_text(&app).contains("You may have scanned this code already: cancel the setup? y/n"));
+    insta::assert_snapshot!("scan_esc_asks_before_cancelling", render(&app, 80, 24).backend());
+    assert_eq!(press(&mut app, KeyCode::Esc), None, "Esc again keeps going");
+    assert!(app.screen::<EnableWizard>().is_some_and(|w| matches!(w.step, Step::Scan(_))));
+    press(&mut app, KeyCode::Esc);
     assert_eq!(
-        api(press(&mut app, KeyCode::Esc)),
+        api(press(&mut app, KeyCode::Char('y'))),
         Some(ApiCall::CancelEnrollment { token: "token-1".into() })
     );
     assert!(app.screen::<HomeScreen>().is_some());
     let mut app = at_verify();
+    type_text(&mut app, "12");
+    assert_eq!(press(&mut app, KeyCode::Esc), None, "asks first");
+    insta::assert_snapshot!("verify_esc_asks_before_cancelling", render(&app, 80, 24).backend());
+    assert_eq!(press(&mut app, KeyCode::Char('n')), None);
+    assert!(app.screen::<EnableWizard>().is_some_and(|w| matches!(w.step, Step::Verify(_))));
+    press(&mut app, KeyCode::Esc);
     assert_eq!(
-        api(press(&mut app, KeyCode::Esc)),
+        api(press(&mut app, KeyCode::Char('y'))),
         Some(ApiCall::CancelEnrollment { token: "token-1".into() })
     );
     let mut app = signed_in(me(false, 0));
@@ -212,7 +224,7 @@ fn invalid_code_clears_the_field_and_mentions_the_clocks() {
     type_text(&mut app, "123456");
     let server_date = Some(WALL - Duration::from_secs(40));
     reply_at(&mut app, at(0), Reply::Confirmed(Err(ClientError::InvalidCode { server_date })));
-    let Some(EnableWizard { step: Step::Verify(v) }) = app.screen::<EnableWizard>() else { panic!() };
+    let Some(EnableWizard { step: Step::Verify(v), .. }) = app.screen::<EnableWizard>() else { panic!() };
     assert!(v.field.is_empty());
     let text = screen_text(&app);
     assert!(text.contains("That code is not valid."), "{text}");
@@ -228,7 +240,7 @@ fn throttled_verify_counts_down_and_ignores_digits() {
     reply(&mut app, Reply::Confirmed(Err(err)));
     assert!(screen_text(&app).contains("Try again in 60 s."));
     assert!(type_text(&mut app, "123456").is_empty());
-    app.update(Msg::Tick(*T0 + Duration::from_secs(60)));
+    app.update(Msg::Tick(after(Duration::from_secs(60))));
     assert_eq!(type_text(&mut app, "123456").len(), 1);
 }
 
@@ -259,7 +271,7 @@ fn lost_confirm_answer_with_2fa_off_goes_back_to_verify() {
     type_text(&mut app, "123456");
     reply(&mut app, Reply::Confirmed(Err(transport_error())));
     reply(&mut app, Reply::Me(Ok(me(false, 0))));
-    let Some(EnableWizard { step: Step::Verify(v) }) = app.screen::<EnableWizard>() else { panic!() };
+    let Some(EnableWizard { step: Step::Verify(v), .. }) = app.screen::<EnableWizard>() else { panic!() };
     assert!(!v.is_checking());
     assert!(screen_text(&app).contains("Cannot reach"));
     assert_eq!(type_text(&mut app, "654321").len(), 1, "can try again");
@@ -345,7 +357,7 @@ fn save_asks_before_replacing_and_shows_errors() {
     assert!(text.contains("abcde-fghjk"), "the codes stay on screen");
     press(&mut app, KeyCode::Enter);
     reply(&mut app, Reply::Saved(Ok("/home/alice/usercenter-backup-codes.txt".into())));
-    assert!(screen_text(&app).contains("Saved to /home/alice/usercenter-backup-codes.txt"));
+    assert!(screen_text(&app).contains("saved to /home/alice/usercenter-backup-codes.txt"));
     assert!(!app.would_lose_work());
 }
 
@@ -369,8 +381,9 @@ fn regenerate_flow() {
     reply(&mut app, Reply::Regenerated(Ok(BackupCodesResponse { backup_codes: backup_codes() })));
     assert!(screen_text(&app).contains("New backup codes"));
     assert!(matches!(work(press(&mut app, KeyCode::Char('c'))), Some(Work::Copy(_))));
-    reply(&mut app, Reply::Copied(Ok(CopyMethod::Osc52 { tmux: false })));
-    assert!(screen_text(&app).contains("OSC 52"));
+    reply(&mut app, Reply::Copied(Ok(CopyMethod::Osc52(Osc52Route::Terminal))));
+    assert!(screen_text(&app).contains("not confirmed"));
+    press(&mut app, KeyCode::Char('y'));
     assert!(matches!(api(press(&mut app, KeyCode::Enter)), Some(ApiCall::LoadMe { .. })));
 }
 
@@ -382,6 +395,7 @@ fn disable_asks_for_confirmation() {
     assert_eq!(press(&mut app, KeyCode::Enter), None, "asks first");
     assert!(screen_text(&app).contains("Turn off two-factor authentication for this account?"));
     assert_eq!(press(&mut app, KeyCode::Char('n')), None);
+    type_text(&mut app, "pw");
     press(&mut app, KeyCode::Enter);
     let effect = press(&mut app, KeyCode::Char('y'));
     assert_eq!(api(effect), Some(ApiCall::Disable { token: "token-1".into(), password: "pw".into() }));
@@ -422,12 +436,12 @@ fn help_opens_with_question_mark_only_outside_text_fields() {
     press(&mut app, KeyCode::Char('?'));
     assert!(app.overlay.is_none(), "typed into the username");
     press(&mut app, KeyCode::F(1));
-    assert!(matches!(app.overlay, Some(Overlay::Help)));
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
     press(&mut app, KeyCode::Char('x'));
     assert!(app.overlay.is_none());
     let mut app = signed_in(me(false, 0));
     press(&mut app, KeyCode::Char('?'));
-    assert!(matches!(app.overlay, Some(Overlay::Help)));
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
 }
 
 #[test]
@@ -524,4 +538,179 @@ fn a_failed_refresh_says_so_on_the_user_center() {
     reply(&mut app, Reply::Me(Err(transport_error())));
     assert!(screen_text(&app).contains("Could not refresh your account"));
     assert!(matches!(app.overlay, Some(Overlay::Unreachable(_))));
+}
+
+/// Found: "Not replaced. Choose another name." stayed on the codes step after Esc closed the prompt.
+#[test]
+fn the_save_prompts_notice_goes_with_the_prompt() {
+    let mut app = at_codes();
+    press(&mut app, KeyCode::Char('s'));
+    press(&mut app, KeyCode::Enter);
+    reply(&mut app, Reply::Saved(Err(SaveError::Exists("/home/alice/x.txt".into()))));
+    press(&mut app, KeyCode::Char('n'));
+    assert!(screen_text(&app).contains("Not replaced"));
+    press(&mut app, KeyCode::Esc);
+    let text = screen_text(&app);
+    assert!(!text.contains("Not replaced"), "{text}");
+    insta::assert_snapshot!("codes_after_esc_from_the_save_prompt", render(&app, 80, 24).backend());
+}
+
+/// Found: "Cannot reach … connection refused" stayed on the sign-in form after a successful retry.
+#[test]
+fn a_successful_retry_clears_the_connection_error() {
+    let mut app = app();
+    submit_login(&mut app, "alice", "pw");
+    reply(&mut app, Reply::Login(Err(transport_error())));
+    assert!(matches!(app.overlay, Some(Overlay::Unreachable(_))));
+    let effect = press(&mut app, KeyCode::Char('r'));
+    assert_eq!(api(effect), Some(ApiCall::CheckHealth));
+    reply(&mut app, Reply::Health(Ok(Health { status: "ok".into() })));
+    assert!(app.overlay.is_none());
+    let text = screen_text(&app);
+    assert_eq!(text.matches("Cannot reach").count(), 0, "{text}");
+    insta::assert_snapshot!("sign_in_after_a_successful_retry", render(&app, 80, 24).backend());
+}
+
+/// Found: "New backup codes are active" followed the person to the Log out page.
+#[test]
+fn a_notice_stays_on_its_page() {
+    let mut app = signed_in(me(true, 3));
+    press(&mut app, KeyCode::Char('g'));
+    type_text(&mut app, "pw");
+    press(&mut app, KeyCode::Enter);
+    reply(&mut app, Reply::Regenerated(Ok(BackupCodesResponse { backup_codes: backup_codes() })));
+    press(&mut app, KeyCode::Char('s'));
+    press(&mut app, KeyCode::Enter);
+    reply(&mut app, Reply::Saved(Ok("/home/alice/codes.txt".into())));
+    press(&mut app, KeyCode::Esc);
+    assert!(screen_text(&app).contains("New backup codes are active"));
+    press(&mut app, KeyCode::Down);
+    let text = screen_text(&app);
+    assert!(text.contains("Press Enter to log out.") && !text.contains("New backup codes"), "{text}");
+    insta::assert_snapshot!("log_out_without_the_notice_of_another_page", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn quitting_after_cannot_reach_is_a_failure_and_a_normal_quit_is_not() {
+    let mut app = App::new(URL, None);
+    reply(&mut app, Reply::Health(Err(transport_error())));
+    assert!(matches!(press(&mut app, KeyCode::Char('q')), Some(Effect::Quit(_))));
+    let reason = app.exit_failure().expect("a failure");
+    assert!(reason.contains("Cannot reach"), "{reason}");
+    let mut app = crate::tui::testing::app();
+    assert!(matches!(press(&mut app, KeyCode::Esc), Some(Effect::Quit(_))));
+    assert_eq!(app.exit_failure(), None);
+}
+
+#[test]
+fn the_remembered_username_is_offered_and_a_sign_in_remembers_it() {
+    let mut app = App::new(URL, None).remembering(Some("carol".into()));
+    reply(&mut app, Reply::Health(Ok(Health { status: "ok".into() })));
+    let login = app.screen::<LoginScreen>().expect("sign-in");
+    assert_eq!(login.username.text(), "carol");
+    type_text(&mut app, "pw");
+    let effect = press(&mut app, KeyCode::Enter);
+    assert_eq!(api(effect), Some(ApiCall::Login { username: "carol".into(), password: "pw".into() }));
+    reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
+    let effect = reply(&mut app, Reply::Me(Ok(Me { username: "carol".into(), ..me(false, 0) })));
+    assert_eq!(effect, Some(Effect::RememberUsername("carol".into())), "the name, never the password");
+}
+
+#[test]
+fn the_demo_remembers_nothing() {
+    let mut app = demo_app();
+    press(&mut app, KeyCode::Enter);
+    reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
+    assert_eq!(reply(&mut app, Reply::Me(Ok(me(false, 0)))), None);
+}
+
+#[test]
+fn q_quits_outside_text_fields_and_asks_where_work_would_be_lost() {
+    let mut app = signed_in(me(false, 0));
+    assert!(matches!(press(&mut app, KeyCode::Char('q')), Some(Effect::Quit(_))));
+    let mut app = at_scan();
+    assert_eq!(press(&mut app, KeyCode::Char('q')), None, "a setup in progress: asks");
+    assert!(matches!(app.overlay, Some(Overlay::QuitConfirm(_))));
+    insta::assert_snapshot!("q_on_the_qr_code_asks", render(&app, 80, 24).backend());
+    let mut app = at_codes();
+    assert_eq!(press(&mut app, KeyCode::Char('q')), None, "unsaved codes: asks");
+    assert!(screen_text(&app).contains("Quit anyway?"));
+    assert!(matches!(press(&mut app, KeyCode::Char('y')), Some(Effect::Quit(_))));
+    let mut app = crate::tui::testing::app();
+    assert_eq!(press(&mut app, KeyCode::Char('q')), None, "typed into the username");
+    assert_eq!(app.screen::<LoginScreen>().map(|l| l.username.text().to_owned()).as_deref(), Some("q"));
+}
+
+#[test]
+fn ctrl_z_suspends_from_anywhere() {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    let ctrl_z = || Msg::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL));
+    let mut app = app();
+    assert_eq!(app.update(ctrl_z()), Some(Effect::Suspend));
+    let mut app = at_codes();
+    assert_eq!(app.update(ctrl_z()), Some(Effect::Suspend));
+    assert!(app.screen::<EnableWizard>().is_some(), "the codes stay");
+}
+
+#[test]
+fn j_and_k_move_where_the_arrows_move() {
+    let mut app = signed_in(me(true, 10));
+    press(&mut app, KeyCode::Char('j'));
+    assert!(screen_text(&app).contains("Press Enter to log out."));
+    press(&mut app, KeyCode::Char('k'));
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(press(&mut app, KeyCode::Enter).map(|_| ()), None);
+    assert!(app.screen::<crate::tui::screens::disable::DisableScreen>().is_some(), "j chose Disable");
+    let mut app = at_codes();
+    press(&mut app, KeyCode::Char('k'));
+    press(&mut app, KeyCode::Char('k'));
+    assert!(matches!(work(press(&mut app, KeyCode::Enter)), Some(Work::Copy(_))), "k moved to Copy");
+}
+
+/// Found: a long username was drawn over the server's address in the header.
+#[test]
+fn a_long_username_does_not_overwrite_the_header() {
+    let name = "alexandra.konstantinopoulou.vandenberg@research-labs.example.org";
+    let app = signed_in(Me { username: name.into(), ..me(false, 0) });
+    let terminal = render(&app, 80, 24);
+    let header = terminal.backend().to_string().lines().next().unwrap_or_default().to_owned();
+    assert!(header.contains("usercenter · http://127.0.0.1"), "{header}");
+    assert!(header.contains("alexandra.konstantinopoulou") && header.contains('…'), "{header}");
+    insta::assert_snapshot!("a_long_username_in_the_header", terminal.backend());
+}
+
+/// In the demo, signed in and at the QR code step.
+fn demo_at_scan() -> App {
+    let mut app = demo_app();
+    press(&mut app, KeyCode::Enter);
+    reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
+    reply(&mut app, Reply::Me(Ok(Me { username: "demo".into(), ..me(false, 0) })));
+    press(&mut app, KeyCode::Char('e'));
+    type_text(&mut app, "demo-password");
+    press(&mut app, KeyCode::Enter);
+    reply(&mut app, Reply::EnrollmentStarted(Ok(enrollment())));
+    app
+}
+
+#[test]
+fn the_demo_has_a_stand_in_phone_the_normal_app_does_not() {
+    use crate::tui::demo_phone::DemoPhone;
+    let phone = DemoPhone::scan(&otpauth_uri().into()).expect("a readable URI");
+    let mut app = demo_at_scan();
+    let code = phone.code_at(WALL);
+    let text = screen_text(&app);
+    assert!(text.contains(&format!("stand-in phone: {} ({} s)", code.code, code.seconds_left)), "{text}");
+    insta::assert_snapshot!("demo_scan_with_the_stand_in_phone", render(&app, 80, 24).backend());
+    assert_eq!(app.tick_interval(), Some(COUNTDOWN_TICK), "the countdown moves while idle");
+    app.update(Msg::Tick(after(Duration::from_secs(31))));
+    let later = phone.code_at(WALL + Duration::from_secs(31));
+    press(&mut app, KeyCode::Enter);
+    let text = screen_text(&app);
+    assert!(text.contains(&later.label()), "the verify step shows the current code:\n{text}");
+    insta::assert_snapshot!("demo_verify_with_the_stand_in_phone", render(&app, 80, 24).backend());
+
+    let app = at_scan();
+    assert!(!screen_text(&app).contains("stand-in phone"), "never in the normal app");
+    assert_eq!(app.tick_interval(), None);
 }

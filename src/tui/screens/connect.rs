@@ -78,6 +78,14 @@ impl ConnectDialog {
         }
     }
 
+    /// Why the app is quitting unsuccessfully, if the server could not be reached.
+    pub fn failure(&self) -> Option<String> {
+        match &self.state {
+            ConnectState::Checking(_) => None,
+            ConnectState::Failed(error) => Some(error.to_string()),
+        }
+    }
+
     pub fn retry(&mut self, id: RequestId) {
         self.state = ConnectState::Checking(id);
     }
@@ -91,20 +99,39 @@ impl ConnectDialog {
             ConnectState::Checking(_) => {
                 ("Connecting", vec![Line::from(format!("{} Connecting to {}…", ui.spinner, self.url)).cyan()])
             }
-            ConnectState::Failed(error) => (
-                "Cannot reach the server",
-                vec![
-                    Line::from("Cannot reach the server at").bold(),
-                    Line::from(self.url.clone()).cyan(),
-                    Line::from(""),
-                    Line::from(error.to_string()).red(),
-                    Line::from(""),
-                    Line::from("Check the address and your network, then press r to retry."),
-                ],
-            ),
+            ConnectState::Failed(error) => {
+                // The title says "Cannot reach" once; the lines say where and why.
+                let (title, why) = match error {
+                    ClientError::Unreachable { cause, .. } => (
+                        "Cannot reach the server",
+                        format!("{}: is the server running?", sentence_start(cause)),
+                    ),
+                    ClientError::NotPlatform { answer, .. } => {
+                        ("Not a usercenter platform", format!("It answered with {answer}."))
+                    }
+                    ClientError::Timeout { .. } => ("No answer from the server", error.to_string()),
+                    other => ("The server did not answer as expected", other.to_string()),
+                };
+                (
+                    title,
+                    vec![
+                        Line::from(self.url.clone()).cyan(),
+                        Line::from(""),
+                        Line::from(why).red(),
+                        Line::from(""),
+                        Line::from("Check the address and your network, then press r to retry."),
+                    ],
+                )
+            }
         };
         Popup::new(title, lines).width(72).render(area, buf);
     }
+}
+
+/// `connection refused (os error 111)` as the start of a sentence.
+fn sentence_start(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// The app at start, until the server answers.
@@ -156,6 +183,10 @@ impl Screen for ConnectScreen {
     fn render(&self, (): &(), area: Rect, buf: &mut Buffer, ui: &Ui) {
         self.0.render(area, buf, ui);
     }
+
+    fn failure(&self) -> Option<String> {
+        self.0.failure()
+    }
 }
 
 #[cfg(test)]
@@ -201,5 +232,27 @@ mod tests {
         insta::assert_snapshot!(render(&app, 80, 24).backend());
         press(&mut app, KeyCode::Esc);
         assert!(app.overlay.is_none());
+    }
+}
+
+#[cfg(test)]
+mod not_a_platform_tests {
+    use crate::client::ClientError;
+    use crate::tui::app::App;
+    use crate::tui::app::msg::Reply;
+    use crate::tui::testing::*;
+
+    /// Another kind of server is named as such; its page is never shown.
+    #[test]
+    fn another_kind_of_server() {
+        let mut app = App::new(URL, None);
+        let answer = "HTTP 200 OK, a web page (HTML)".to_owned();
+        reply(
+            &mut app,
+            Reply::Health(Err(ClientError::NotPlatform { url: format!("{URL}/v1/health"), answer })),
+        );
+        let text = screen_text(&app);
+        assert!(text.contains("Not a usercenter platform") && text.contains("a web page (HTML)"), "{text}");
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 }

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Stylize;
 use ratatui::text::Line;
 
-use super::password_form::{FormIntent, PasswordForm, render_password_panel};
+use super::password_form::{FormIntent, PasswordForm, render_password_panel_with};
 use crate::domain::SecretString;
 use crate::tui::app::SignedInRoute;
 use crate::tui::app::msg::{Answer, ApiCall, Reply, RequestId};
@@ -71,6 +71,10 @@ impl Screen for DisableScreen {
         self.form.request.tick(now);
     }
 
+    fn reconnected(&mut self) {
+        self.form.request.reconnected();
+    }
+
     fn keys(&self, _: &Session) -> Vec<Key> {
         keys::resolve(KEYS, self.stage())
     }
@@ -83,7 +87,11 @@ impl Screen for DisableScreen {
                     self.confirming = None;
                     self.form.request.sent(cx.send(ApiCall::Disable { token: cx.token(), password }));
                 }
-                KeyCode::Char('n' | 'N') | KeyCode::Esc => self.confirming = None,
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => {
+                    // Kept on: nothing typed stays behind.
+                    self.confirming = None;
+                    self.form.field.clear();
+                }
                 _ => {}
             }
             return Transition::Stay;
@@ -132,12 +140,12 @@ impl Screen for DisableScreen {
         } else {
             intro.push(Line::from("Enter your password to continue."));
         }
-        render_password_panel(
+        render_password_panel_with(
             "Disable two-factor authentication",
             intro,
             &self.form,
-            area,
-            buf,
+            self.confirming.is_none(),
+            (area, buf),
             ui,
             "Turning off two-factor authentication…",
         );
@@ -158,12 +166,19 @@ mod tests {
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 
+    /// Found: the masked password stayed on screen under the y/n question, and after `n` it was still
+    /// in the field.
     #[test]
     fn disable_confirm() {
         let mut app = signed_in(me(true, 10));
         press(&mut app, KeyCode::Char('d'));
         type_text(&mut app, "pw");
         press(&mut app, KeyCode::Enter);
+        let text = screen_text(&app);
+        assert!(!text.contains("Password") && !text.contains("••"), "{text}");
         insta::assert_snapshot!(render(&app, 80, 24).backend());
+        press(&mut app, KeyCode::Char('n'));
+        let screen = app.screen::<super::DisableScreen>().expect("still on disable");
+        assert!(screen.form.field.is_empty(), "n leaves the form empty");
     }
 }

@@ -38,7 +38,7 @@ const OPENS_ON: &str = security::LABEL;
 
 /// The keys' mode: whether the page has the focus (rather than the sidebar).
 const LEAD_KEYS: &[KeyBinding<bool>] =
-    &[KeyBinding::new("↑↓", "move").also("Shift-Tab").when(|focused| !focused, "in the sidebar")];
+    &[KeyBinding::new("↑↓", "move").also("j k Shift-Tab").when(|focused| !focused, "in the sidebar")];
 const TAIL_KEYS: &[KeyBinding<bool>] =
     &[keys::help_question_mark(), keys::quit().hinted_if(|focused| !focused)];
 
@@ -120,7 +120,10 @@ pub struct HomeScreen {
     pages: Vec<Box<dyn Page>>,
     selected: usize,
     focus: Focus,
+    /// Said on top of the page it was said on; gone once another page is chosen.
     notice: Option<Notice>,
+    /// The notice says the server could not be reached.
+    notice_lost_connection: bool,
     /// The account is being reloaded.
     refreshing: Option<RequestId>,
 }
@@ -129,7 +132,14 @@ impl HomeScreen {
     pub fn new(notice: Option<Notice>) -> Self {
         let pages = pages();
         let selected = pages.iter().position(|p| p.label() == OPENS_ON).unwrap_or(0);
-        Self { pages, selected, focus: Focus::Sidebar, notice, refreshing: None }
+        Self {
+            pages,
+            selected,
+            focus: Focus::Sidebar,
+            notice,
+            notice_lost_connection: false,
+            refreshing: None,
+        }
     }
 
     /// Reloads the account from the server.
@@ -146,6 +156,8 @@ impl HomeScreen {
     }
 
     fn step(&mut self, forward: bool) {
+        // What was said belongs to the page it was said on.
+        self.notice = None;
         let count = self.pages.len();
         self.selected =
             if forward { (self.selected + 1) % count } else { (self.selected + count - 1) % count };
@@ -192,6 +204,13 @@ impl Screen for HomeScreen {
         false
     }
 
+    fn reconnected(&mut self) {
+        if self.notice_lost_connection {
+            self.notice = None;
+            self.notice_lost_connection = false;
+        }
+    }
+
     fn keys(&self, session: &Session) -> Vec<Key> {
         let focused = self.focus == Focus::Page;
         let mut keys = keys::resolve(LEAD_KEYS, focused);
@@ -212,8 +231,8 @@ impl Screen for HomeScreen {
         let page = &mut self.pages[self.selected];
         match self.focus {
             Focus::Sidebar => match key.code {
-                KeyCode::Up | KeyCode::BackTab => self.step(false),
-                KeyCode::Down => self.step(true),
+                KeyCode::Up | KeyCode::BackTab | KeyCode::Char('k') => self.step(false),
+                KeyCode::Down | KeyCode::Char('j') => self.step(true),
                 KeyCode::Tab | KeyCode::Right | KeyCode::Enter => match page.open(key.code, cx) {
                     Open::Focus => self.focus = Focus::Page,
                     Open::Acted => {}
@@ -248,6 +267,7 @@ impl Screen for HomeScreen {
                 Reply::Me(Ok(me)) => cx.account.me = me,
                 Reply::Me(Err(error)) => {
                     self.notice = Some(Notice::error(format!("Could not refresh your account: {error}")));
+                    self.notice_lost_connection = error.is_transport();
                     cx.connection_lost(&error);
                 }
                 other => return unasked(&other),
@@ -325,6 +345,20 @@ mod tests {
     fn log_out() {
         let mut app = signed_in(me(true, 10));
         press(&mut app, KeyCode::Down);
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+}
+
+#[cfg(test)]
+mod time_zone_tests {
+    use crate::tui::testing::*;
+
+    #[test]
+    fn security_shows_the_time_in_the_local_zone_named() {
+        let zone = jiff::tz::TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").expect("a POSIX zone");
+        let app = signed_in(me(true, 10)).in_time_zone(zone);
+        let text = screen_text(&app);
+        assert!(text.contains("On since 2026-11-01 10:30 CET"), "{text}");
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 }

@@ -20,16 +20,25 @@ use crate::tui::request::Request;
 use crate::tui::screen::{Activity, Cx, Screen, Transition, Ui, unasked};
 use crate::tui::widgets::input::{FieldView, TextField};
 use crate::tui::widgets::panel::TitledBox;
-use crate::tui::widgets::popup::{centered, wrapped_height};
+use crate::tui::widgets::popup::{Popup, centered, wrapped_height};
+
+/// The longest username the server accepts (`user add`).
+pub const USERNAME_MAX_CHARS: usize = 64;
 
 pub const INSECURE_WARNING: &str = "The connection is not encrypted (plain http:// to another machine): your password can be read on the way.";
 
-pub const KEYS: &[KeyBinding] = &[
-    KeyBinding::new("Enter", "sign in"),
-    KeyBinding::new("Tab", "next field").also("Shift-Tab ↑ ↓"),
-    KeyBinding::new("Esc", "quit"),
-    keys::help_f1(),
+/// The mode of the keys: whether quitting the demo is being asked.
+pub const KEYS: &[KeyBinding<bool>] = &[
+    KeyBinding::new("Enter", "sign in").hinted_if(|asked| !asked),
+    KeyBinding::new("Tab", "next field").also("Shift-Tab ↑ ↓").hinted_if(|asked| !asked),
+    KeyBinding::new("Esc", "quit").context("asks first in the demo").hinted_if(|asked| !asked),
+    keys::help_f1().hinted_if(|asked| !asked),
+    KeyBinding::new("y", "quit the demo").when(|asked| asked, "when asked"),
+    KeyBinding::new("n", "stay").also("Esc").when(|asked| asked, "when asked"),
 ];
+
+/// Asked before Esc ends the demo.
+pub const DEMO_QUIT_QUESTION: &str = "Quit the demo? Its server, account and data are deleted. y/n";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginFocus {
@@ -47,23 +56,34 @@ pub struct LoginScreen {
     pub notice: Option<Notice>,
     pub insecure: bool,
     pub demo: Option<DemoAccount>,
+    /// Esc in the demo asked whether to quit (quitting deletes the demo's data).
+    pub quit_asked: bool,
 }
 
 impl LoginScreen {
+    /// In the demo the demo account's name and password are filled in: Enter signs in.
     pub fn new(insecure: bool, demo: Option<DemoAccount>) -> Self {
+        let (username, password) = match &demo {
+            Some(account) => (
+                TextField::plain(USERNAME_MAX_CHARS).with_text(&account.username),
+                TextField::masked(PASSWORD_MAX_CHARS).with_text(&account.password),
+            ),
+            None => (TextField::plain(USERNAME_MAX_CHARS), TextField::masked(PASSWORD_MAX_CHARS)),
+        };
         Self {
-            username: TextField::plain(64),
-            password: TextField::masked(PASSWORD_MAX_CHARS),
+            username,
+            password,
             focus: LoginFocus::Username,
             sign_in: SignInPhase::default(),
             notice: None,
             insecure,
             demo,
+            quit_asked: false,
         }
     }
 
     pub fn with_username(mut self, username: &str) -> Self {
-        self.username = TextField::plain(64).with_text(username);
+        self.username = TextField::plain(USERNAME_MAX_CHARS).with_text(username);
         self.focus = LoginFocus::Password;
         self
     }
@@ -120,19 +140,32 @@ impl Screen for LoginScreen {
     }
 
     fn accepts_text(&self) -> bool {
-        true
+        !self.quit_asked
     }
 
     fn tick(&mut self, now: std::time::Instant) {
         self.sign_in.tick(now);
     }
 
+    fn reconnected(&mut self) {
+        self.sign_in.reconnected();
+    }
+
     fn keys(&self, (): &()) -> Vec<Key> {
-        keys::resolve(KEYS, ())
+        keys::resolve(KEYS, self.quit_asked)
     }
 
     fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, ()>) -> Transition<SignedOutRoute> {
+        if self.quit_asked {
+            match key.code {
+                KeyCode::Char('y' | 'Y') => return Transition::Quit,
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => self.quit_asked = false,
+                _ => {}
+            }
+            return Transition::Stay;
+        }
         match key.code {
+            KeyCode::Esc if self.demo.is_some() => self.quit_asked = true,
             KeyCode::Esc => return Transition::Quit,
             KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
                 self.focus = match self.focus {
@@ -227,6 +260,13 @@ impl Screen for LoginScreen {
             let line = Line::from(format!("Demo account: {} / {}", demo.username, demo.password)).dark_gray();
             Paragraph::new(line).centered().render(demo_area, buf);
         }
+        if self.quit_asked {
+            let lines = vec![Line::from(DEMO_QUIT_QUESTION).bold()];
+            Popup::new("Quit the demo?", lines)
+                .warning()
+                .width(area.width.saturating_sub(4).min(64))
+                .render(area, buf);
+        }
     }
 }
 
@@ -236,8 +276,11 @@ mod tests {
 
     use crate::client::ClientError;
     use crate::domain::Health;
+    use crossterm::event::KeyCode;
+
+    use super::LoginScreen;
     use crate::tui::app::App;
-    use crate::tui::app::msg::Reply;
+    use crate::tui::app::msg::{ApiCall, Effect, Reply};
     use crate::tui::testing::*;
 
     #[test]
@@ -253,6 +296,33 @@ mod tests {
         let text = render(&app, 80, 24).backend().to_string();
         assert!(text.contains("Demo account: demo / demo-password"));
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn the_demo_fills_in_its_account_and_enter_signs_in() {
+        let mut app = demo_app();
+        let login = app.screen::<LoginScreen>().expect("sign-in");
+        assert_eq!((login.username.text(), login.password.text()), ("demo", "demo-password"));
+        let effect = press(&mut app, KeyCode::Enter);
+        assert_eq!(
+            api(effect),
+            Some(ApiCall::Login { username: "demo".into(), password: "demo-password".into() })
+        );
+    }
+
+    #[test]
+    fn esc_in_the_demo_asks_before_quitting() {
+        let mut app = demo_app();
+        assert_eq!(press(&mut app, KeyCode::Esc), None, "asks first");
+        let text = screen_text(&app);
+        assert!(text.contains(super::DEMO_QUIT_QUESTION), "{text}");
+        insta::assert_snapshot!("sign_in_demo_esc_asks", render(&app, 80, 24).backend());
+        assert_eq!(press(&mut app, KeyCode::Char('n')), None);
+        assert!(!screen_text(&app).contains(super::DEMO_QUIT_QUESTION));
+        press(&mut app, KeyCode::Esc);
+        assert!(matches!(press(&mut app, KeyCode::Char('y')), Some(Effect::Quit(_))));
+        let mut app = crate::tui::testing::app();
+        assert!(matches!(press(&mut app, KeyCode::Esc), Some(Effect::Quit(_))), "no demo: quits at once");
     }
 
     #[test]
@@ -287,7 +357,7 @@ mod tests {
             &mut app,
             Reply::Login(Err(ClientError::TooManyAttempts { retry_after: Duration::from_secs(60) })),
         );
-        app.update(crate::tui::app::msg::Msg::Tick(*T0 + Duration::from_secs(18)));
+        app.update(crate::tui::app::msg::Msg::Tick(after(Duration::from_secs(18))));
         insta::assert_snapshot!(render(&app, 80, 24).backend());
     }
 

@@ -85,6 +85,20 @@ pub fn render_password_panel(
     ui: &Ui,
     pending_text: &str,
 ) {
+    render_password_panel_with(title, intro, form, true, (area, buf), ui, pending_text);
+}
+
+/// As [`render_password_panel`]; without `field_shown` the field's row stays empty (a question is
+/// asked instead).
+pub fn render_password_panel_with(
+    title: &str,
+    intro: Vec<Line<'_>>,
+    form: &PasswordForm,
+    field_shown: bool,
+    (area, buf): (Rect, &mut Buffer),
+    ui: &Ui,
+    pending_text: &str,
+) {
     let width = area.width.min(72);
     let intro_rows = wrapped_height(&intro, width.saturating_sub(4));
     let field_area = FormCard {
@@ -96,8 +110,15 @@ pub fn render_password_panel(
         status: form.request.status(pending_text, ui),
     }
     .render(area, buf);
-    FieldView { label: "Password", field: &form.field, focused: !form.request.is_sending(), label_width: 9 }
+    if field_shown {
+        FieldView {
+            label: "Password",
+            field: &form.field,
+            focused: !form.request.is_sending(),
+            label_width: 9,
+        }
         .render(field_area, buf);
+    }
 }
 
 #[cfg(test)]

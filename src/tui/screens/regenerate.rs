@@ -81,6 +81,13 @@ impl Screen for RegenerateScreen {
         }
     }
 
+    fn reconnected(&mut self) {
+        match &mut self.stage {
+            RegenStage::Password(form) => form.request.reconnected(),
+            RegenStage::Codes(_) => {}
+        }
+    }
+
     fn keys(&self, _: &Session) -> Vec<Key> {
         match &self.stage {
             RegenStage::Password(_) => keys::resolve(KEYS, ()),

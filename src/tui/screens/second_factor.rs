@@ -34,6 +34,8 @@ pub struct SecondFactorScreen {
     pub challenge: SecretString,
     pub field: TextField,
     pub sign_in: SignInPhase,
+    /// The last code sent was a backup code: a refusal then says nothing about clocks.
+    pub sent_backup: bool,
 }
 
 impl SecondFactorScreen {
@@ -43,6 +45,7 @@ impl SecondFactorScreen {
             challenge: challenge.challenge,
             field: TextField::plain(24),
             sign_in: SignInPhase::default(),
+            sent_backup: false,
         }
     }
 
@@ -53,6 +56,7 @@ impl SecondFactorScreen {
         }
         match SecondFactorInput::parse(self.field.text()) {
             Some(input) => {
+                self.sent_backup = matches!(input, SecondFactorInput::Backup(_));
                 request.sent(cx.send(ApiCall::SecondFactor { challenge: self.challenge.clone(), input }));
             }
             None => request.refuse("Type the 6 digits from your app, or a backup code such as abcde-fghjk."),
@@ -63,7 +67,13 @@ impl SecondFactorScreen {
     fn failed(&mut self, error: &ClientError, now: Now, cx: &mut Cx<'_, ()>) {
         let advice = if let ClientError::InvalidCode { server_date } = error {
             self.field.clear();
-            invalid_code_hints(*server_date, now.wall)
+            if self.sent_backup {
+                vec![Notice::info(
+                    "Check the backup code for typos. Each works once, and new codes replace all old ones.",
+                )]
+            } else {
+                invalid_code_hints(*server_date, now.wall)
+            }
         } else if matches!(error, ClientError::CodeAlreadyUsed) {
             self.field.clear();
             vec![Notice::info("Wait for the next code in your app, or use another backup code.")]
@@ -107,6 +117,10 @@ impl Screen for SecondFactorScreen {
 
     fn tick(&mut self, now: std::time::Instant) {
         self.sign_in.tick(now);
+    }
+
+    fn reconnected(&mut self) {
+        self.sign_in.reconnected();
     }
 
     fn keys(&self, (): &()) -> Vec<Key> {
@@ -209,6 +223,34 @@ mod tests {
         let server_date = Some(WALL + Duration::from_secs(95));
         reply_at(&mut app, at(0), Reply::SecondFactor(Err(ClientError::InvalidCode { server_date })));
         insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    /// Found: an old backup code got "Check that your phone's clock is set automatically".
+    #[test]
+    fn a_refused_backup_code_gets_no_clock_hint() {
+        let mut app = at_second_factor();
+        type_text(&mut app, "abcde-fghjk");
+        crate::tui::testing::press(&mut app, crossterm::event::KeyCode::Enter);
+        let server_date = Some(WALL + Duration::from_secs(95));
+        reply_at(&mut app, at(0), Reply::SecondFactor(Err(ClientError::InvalidCode { server_date })));
+        let text = screen_text(&app);
+        assert!(!text.contains("clock"), "{text}");
+        assert!(text.contains("Check the backup code for typos"), "{text}");
+        insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+
+    /// Found: the clock hint of a refused code stayed under "Type the 6 digits…" after an empty Enter.
+    #[test]
+    fn a_new_mistake_replaces_the_old_advice() {
+        let mut app = at_second_factor();
+        type_text(&mut app, "123456");
+        crate::tui::testing::press(&mut app, crossterm::event::KeyCode::Enter);
+        let server_date = Some(WALL + Duration::from_secs(95));
+        reply_at(&mut app, at(0), Reply::SecondFactor(Err(ClientError::InvalidCode { server_date })));
+        assert!(screen_text(&app).contains("clock"));
+        crate::tui::testing::press(&mut app, crossterm::event::KeyCode::Enter);
+        let text = screen_text(&app);
+        assert!(text.contains("Type the 6 digits") && !text.contains("clock"), "{text}");
     }
 
     #[test]

@@ -52,6 +52,13 @@ impl SignInPhase {
         }
     }
 
+    pub fn reconnected(&mut self) {
+        match self {
+            SignInPhase::Form(request) => request.reconnected(),
+            SignInPhase::LoadingAccount { .. } => {}
+        }
+    }
+
     pub fn tick(&mut self, now: Instant) {
         match self {
             SignInPhase::Form(request) => request.tick(now),

@@ -16,6 +16,7 @@ pub const KEYS: &[KeyBinding] = &[
     KeyBinding::new("← →", "move the cursor").also("Home End Ctrl-A Ctrl-E"),
     KeyBinding::new("Backspace", "delete").also("Delete"),
     KeyBinding::new("Ctrl-U", "clear the field"),
+    KeyBinding::new("Ctrl-W", "delete the word before the cursor"),
 ];
 
 /// Room reserved up front (4 bytes a character) so typing never reallocates: a reallocation would
@@ -121,6 +122,22 @@ impl TextField {
         match key.code {
             KeyCode::Char('u') if ctrl => {
                 self.clear();
+                true
+            }
+            KeyCode::Char('w') if ctrl => {
+                // As in a shell: the spaces before the cursor, then the word before them.
+                let chars: Vec<char> = self.value.chars().collect();
+                let mut start = self.cursor.min(chars.len());
+                while start > 0 && chars[start - 1].is_whitespace() {
+                    start -= 1;
+                }
+                while start > 0 && !chars[start - 1].is_whitespace() {
+                    start -= 1;
+                }
+                for _ in start..self.cursor {
+                    self.remove_at(start);
+                }
+                self.cursor = start;
                 true
             }
             KeyCode::Char('a') if ctrl => {
@@ -271,6 +288,23 @@ mod tests {
         f.handle_key(&key(KeyCode::End));
         f.handle_key(&key(KeyCode::Char('x')));
         assert_eq!(f.text(), "/codes-backup.txtx");
+    }
+
+    #[test]
+    fn ctrl_w_deletes_the_word_before_the_cursor() {
+        let ctrl_w = KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL);
+        let mut f = TextField::plain(40).with_text("correct horse  battery");
+        f.handle_key(&ctrl_w);
+        assert_eq!(f.text(), "correct horse  ");
+        f.handle_key(&ctrl_w);
+        assert_eq!(f.text(), "correct ");
+        f.handle_key(&key(KeyCode::Left));
+        f.handle_key(&key(KeyCode::Left));
+        f.handle_key(&ctrl_w);
+        assert_eq!(f.text(), "t ");
+        f.handle_key(&key(KeyCode::Home));
+        f.handle_key(&ctrl_w);
+        assert_eq!(f.text(), "t ", "nothing before the cursor");
     }
 
     #[test]

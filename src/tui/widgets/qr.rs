@@ -193,7 +193,7 @@ mod tests {
     const SECRET_32: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
     fn uri(account: &str) -> String {
-        format!("otpauth://totp/usercenter:{account}?secret={SECRET_32}&issuer=usercenter")
+        format!("otpauth://totp/usercenter:{account}?secret={SECRET_32}")
     }
 
     fn render(matrix: &QrMatrix, inverted: bool, width: u16, height: u16, at: Rect) -> Buffer {
@@ -202,35 +202,30 @@ mod tests {
         buf
     }
 
+    /// The longest username `user add` allows, 64 characters.
+    const USERNAME_64: &str = "alexandra.konstantinopoulou.vandenberg@research-labs.example.org";
+
     #[test]
-    fn a_30_character_account_uri_is_version_6() {
-        let uri = uri(ACCOUNT_30);
-        assert_eq!(ACCOUNT_30.len(), 30);
-        assert!((110..=120).contains(&uri.len()), "{}", uri.len());
+    fn a_64_character_username_with_a_long_issuer_is_version_6_and_fits_80x24() {
+        assert_eq!(USERNAME_64.len(), 64);
+        let account = USERNAME_64.replace('@', "%40");
+        let uri = format!("otpauth://totp/Newcomer%20Platform:{account}?secret={SECRET_32}");
         let matrix = QrMatrix::encode(&uri).unwrap();
-        assert_eq!(matrix.width(), 41);
+        assert_eq!(matrix.width(), 41, "version 6");
+        assert_eq!(matrix.cells(QUIET_ZONE), (45, 23), "23 rows and one for the line under it");
+        // The issuer parameter would repeat the label's prefix and push it to version 8 (84x28).
+        let with_parameter = format!("{uri}&issuer=Newcomer%20Platform");
+        assert_eq!(QrCode::with_error_correction_level(with_parameter, EcLevel::L).unwrap().width(), 49);
     }
 
     #[test]
-    fn a_30_character_account_fits_80x24() {
-        let matrix = QrMatrix::encode(&uri(ACCOUNT_30)).unwrap();
-        let (columns, rows) = matrix.cells(QUIET_ZONE);
-        assert_eq!((columns, rows), (45, 23));
-        assert!(columns <= 46 && rows <= 23);
-        assert!(matrix.fits(Rect::new(0, 0, 80, 24)));
-    }
-
-    #[test]
-    fn level_l_keeps_longer_accounts_at_version_6() {
-        // Optimal segmentation packs the base32 secret as alphanumeric, leaving room at version 6-L
-        // (level M would already need version 7: 45 modules, 25 rows, too tall for 24).
-        for account in ["a".repeat(50), "first.last%40example-company.org".to_owned()] {
+    fn shorter_accounts_are_no_larger() {
+        for account in [ACCOUNT_30.to_owned(), "a".repeat(50), "first.last%40example-company.org".to_owned()]
+        {
             let matrix = QrMatrix::encode(&uri(&account)).unwrap();
-            assert_eq!(matrix.width(), 41, "{account}");
-            assert!(matrix.fits(Rect::new(0, 0, 80, 24)));
+            assert!(matrix.width() <= 41, "{account}: {}", matrix.width());
+            assert!(matrix.fits(Rect::new(0, 0, 80, 23)));
         }
-        let m = QrCode::with_error_correction_level(uri(ACCOUNT_30), EcLevel::M).unwrap();
-        assert_eq!(m.width(), 45);
     }
 
     #[test]
@@ -337,7 +332,8 @@ mod tests {
     #[test]
     fn a_too_small_area_draws_nothing() {
         let matrix = QrMatrix::encode(&uri(ACCOUNT_30)).unwrap();
-        for (width, height) in [(44, 23), (45, 22), (0, 0), (1, 1), (80, 10)] {
+        let (columns, rows) = matrix.cells(QUIET_ZONE);
+        for (width, height) in [(columns - 1, rows), (columns, rows - 1), (0, 0), (1, 1), (80, 10)] {
             let buf = render(&matrix, false, 80, 24, Rect::new(0, 0, width, height));
             assert_eq!(buf, Buffer::empty(Rect::new(0, 0, 80, 24)), "{width}x{height}");
             assert!(!matrix.fits(Rect::new(0, 0, width, height)));

@@ -12,22 +12,35 @@ pub struct StepBar<'a> {
     pub current: usize,
 }
 
-impl Widget for StepBar<'_> {
-    fn render(self, area: Rect, buf: &mut Buffer) {
+impl StepBar<'_> {
+    /// Every step named, or (`compact`) only the current one: `✓ 1 → ✓ 2 → 3 Verify → 4`.
+    fn line(&self, compact: bool) -> Line<'static> {
         let mut spans = vec![Span::raw(" ")];
         for (i, name) in self.steps.iter().enumerate() {
             if i > 0 {
                 spans.push(Span::styled(" → ", Style::new().dark_gray()));
             }
+            let number = i + 1;
+            let named =
+                |mark: String| if compact && i != self.current { mark } else { format!("{mark} {name}") };
             let (text, style) = if i < self.current {
-                (format!("✓ {name}"), Style::new().green())
+                (named(if compact { format!("✓ {number}") } else { "✓".to_owned() }), Style::new().green())
             } else if i == self.current {
-                (format!("{} {name}", i + 1), Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED))
+                (named(number.to_string()), Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED))
             } else {
-                (format!("{} {name}", i + 1), Style::new().dark_gray())
+                (named(number.to_string()), Style::new().dark_gray())
             };
             spans.push(Span::styled(text, style));
         }
-        Line::from(spans).render(area, buf);
+        Line::from(spans)
+    }
+}
+
+impl Widget for StepBar<'_> {
+    /// On a narrow terminal only the current step is named, rather than the last one cut.
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let full = self.line(false);
+        let line = if full.width() <= usize::from(area.width) { full } else { self.line(true) };
+        line.render(area, buf);
     }
 }

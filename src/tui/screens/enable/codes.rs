@@ -33,22 +33,34 @@ pub fn full_set() -> u32 {
 /// Asked before quitting while the codes went nowhere.
 pub const QUIT_WARNING: &str =
     "Your backup codes were neither copied nor saved, and they are not shown again.";
+/// Asked before quitting or leaving when the only copy went to a terminal that could not confirm it.
+pub const UNCONFIRMED_WARNING: &str =
+    "Your terminal did not confirm the copy and the codes are not saved; they are not shown again.";
 
 /// Which question, if any, the step is asking: it decides the keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Prompt {
     None,
+    /// A copy the terminal could not confirm: did the paste work?
+    PasteCheck,
     FileName,
     Replace,
     Leave,
 }
 
+/// The buttons' keys apply while no question is asked.
+fn viewing(p: Prompt) -> bool {
+    matches!(p, Prompt::None | Prompt::PasteCheck)
+}
+
 pub const KEYS: &[KeyBinding<Prompt>] = &[
-    KeyBinding::new("c", "copy").hinted_if(|p| p == Prompt::None),
-    KeyBinding::new("s", "save to a file").hinted_if(|p| p == Prompt::None),
-    KeyBinding::new("Tab", "next button").also("Shift-Tab ← → ↑ ↓").hinted_if(|p| p == Prompt::None),
+    KeyBinding::new("y", "I pasted them")
+        .when(|p| p == Prompt::PasteCheck, "after a copy the terminal cannot confirm"),
+    KeyBinding::new("c", "copy").hinted_if(viewing),
+    KeyBinding::new("s", "save to a file").hinted_if(viewing),
+    KeyBinding::new("Tab", "next button").also("Shift-Tab ← → ↑ ↓ j k").hinted_if(|p| p == Prompt::None),
     KeyBinding::new("Enter", "press").hinted_if(|p| p == Prompt::None),
-    KeyBinding::new("Esc", "done").hinted_if(|p| p == Prompt::None),
+    KeyBinding::new("Esc", "done").hinted_if(viewing),
     keys::help_question_mark().hinted_if(|p| p == Prompt::None),
     KeyBinding::new("Enter", "save").when(|p| p == Prompt::FileName, "typing the file name"),
     KeyBinding::new("Esc", "cancel").when(|p| p == Prompt::FileName, "typing the file name"),
@@ -129,7 +141,9 @@ pub struct CodesStep {
     /// When the codes were made, for the file's header.
     pub created: OffsetDateTime,
     pub kind: CodesKind,
+    /// The last copy, and whether the person said they pasted it (the terminal cannot tell us).
     pub copied: Option<CopyMethod>,
+    pub paste_confirmed: bool,
     pub saved: Option<PathBuf>,
     /// The copy that is out.
     pub copying: Option<RequestId>,
@@ -137,6 +151,11 @@ pub struct CodesStep {
     pub focus: CodesButton,
     pub mode: CodesMode,
     pub message: Option<Notice>,
+}
+
+/// After a copy the terminal cannot confirm: what was done, and the question.
+fn paste_check_notice(method: CopyMethod) -> Notice {
+    Notice::info(format!("{} Pasted them somewhere safe? Press y.", method.describe()))
 }
 
 /// What a key on the codes step leads to.
@@ -162,6 +181,7 @@ impl CodesStep {
             created,
             kind,
             copied: None,
+            paste_confirmed: false,
             saved: None,
             copying: None,
             focus: CodesButton::Done,
@@ -170,9 +190,19 @@ impl CodesStep {
         }
     }
 
-    /// The codes went somewhere: the clipboard or a file.
+    /// The codes are known to be somewhere: a file, a clipboard copy that was read back, or a paste the
+    /// person confirmed.
     pub fn secured(&self) -> bool {
-        self.copied.is_some() || self.saved.is_some()
+        self.copy_kept() || self.saved.is_some()
+    }
+
+    fn copy_kept(&self) -> bool {
+        self.copied.is_some_and(|m| m.is_confirmed()) || self.paste_confirmed
+    }
+
+    /// A copy went to the terminal, which cannot say whether it arrived: the person is asked.
+    fn awaits_paste_check(&self) -> bool {
+        self.copied.is_some_and(|m| !m.is_confirmed() && m.may_have_worked()) && !self.secured()
     }
 
     fn saving(&self) -> Option<RequestId> {
@@ -196,11 +226,16 @@ impl CodesStep {
     }
 
     pub fn quit_warning(&self) -> Option<&'static str> {
-        (!self.secured()).then_some(QUIT_WARNING)
+        match (self.secured(), self.copied) {
+            (true, _) => None,
+            (false, Some(_)) => Some(UNCONFIRMED_WARNING),
+            (false, None) => Some(QUIT_WARNING),
+        }
     }
 
     fn prompt(&self) -> Prompt {
         match self.mode {
+            CodesMode::View if self.awaits_paste_check() => Prompt::PasteCheck,
             CodesMode::View => Prompt::None,
             CodesMode::SavePrompt { .. } => Prompt::FileName,
             CodesMode::Replace { .. } => Prompt::Replace,
@@ -222,14 +257,26 @@ impl CodesStep {
             CodesMode::View => match key.code {
                 KeyCode::Char('c' | 'C') => return self.activate(CodesButton::Copy, cx),
                 KeyCode::Char('s' | 'S') => return self.activate(CodesButton::Save, cx),
+                KeyCode::Char('y' | 'Y') if self.awaits_paste_check() => {
+                    self.paste_confirmed = true;
+                    self.message = Some(Notice::success("You pasted them: the codes are kept."));
+                }
                 KeyCode::Enter => return self.activate(self.focus, cx),
                 KeyCode::Esc => return self.activate(CodesButton::Done, cx),
-                KeyCode::Tab | KeyCode::Right | KeyCode::Down => self.focus = self.focus.next(),
-                KeyCode::BackTab | KeyCode::Left | KeyCode::Up => self.focus = self.focus.previous(),
+                KeyCode::Tab | KeyCode::Right | KeyCode::Down | KeyCode::Char('j') => {
+                    self.focus = self.focus.next()
+                }
+                KeyCode::BackTab | KeyCode::Left | KeyCode::Up | KeyCode::Char('k') => {
+                    self.focus = self.focus.previous();
+                }
                 _ => {}
             },
             CodesMode::SavePrompt { field, saving: None } => match key.code {
-                KeyCode::Esc => self.mode = CodesMode::View,
+                KeyCode::Esc => {
+                    // "Not replaced. Choose another name." and the like belong to the prompt.
+                    self.mode = CodesMode::View;
+                    self.message = self.copied.filter(|_| self.awaits_paste_check()).map(paste_check_notice);
+                }
                 KeyCode::Enter => {
                     let path_input = field.text().trim().to_owned();
                     if path_input.is_empty() {
@@ -313,9 +360,13 @@ impl CodesStep {
         match result {
             Ok(method) => {
                 self.copied = Some(method);
-                self.message = Some(match method {
-                    CopyMethod::SystemClipboard => Notice::success(method.describe()),
-                    CopyMethod::Osc52 { .. } => Notice::info(method.describe()),
+                self.paste_confirmed = false;
+                self.message = Some(if method.is_confirmed() {
+                    Notice::success(method.describe())
+                } else if method.may_have_worked() {
+                    paste_check_notice(method)
+                } else {
+                    Notice::warning(method.describe())
                 });
             }
             Err(e) => self.message = Some(Notice::error(format!("Not copied: {e}."))),
@@ -330,8 +381,8 @@ impl CodesStep {
         };
         match result {
             Ok(path) => {
-                self.message =
-                    Some(Notice::success(format!("Saved to {} (readable only by you).", path.display())));
+                // The path is said once, in the summary under the buttons.
+                self.message = Some(Notice::success("Saved, readable only by you."));
                 self.saved = Some(path);
                 self.mode = CodesMode::View;
             }
@@ -361,17 +412,6 @@ impl CodesStep {
             status_lines.push(m.line());
         }
         let status_rows = wrapped_height(&status_lines, inner.width).max(1);
-        let [intro, _, codes, _, buttons, _, status, prompt] = Layout::vertical([
-            Constraint::Length(3),
-            Constraint::Length(1),
-            Constraint::Length(rows),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(status_rows + 1),
-            Constraint::Min(0),
-        ])
-        .areas(inner);
         let first = match self.kind {
             CodesKind::Enabled => "Two-factor authentication is on. ",
             CodesKind::Regenerated => "Your old backup codes no longer work. ",
@@ -383,6 +423,28 @@ impl CodesStep {
                  (a password manager, or print them): they are not shown again.",
             ),
         ]);
+        // As many rows as the words take at this width: "they are not shown again" is never cut.
+        let intro_rows = wrapped_height(std::slice::from_ref(&intro_text), inner.width);
+        // The blank rows between the parts go first when the terminal is short, never the codes.
+        // The prompt's rows are kept too: the file name being typed must show.
+        let prompt_rows = match &self.mode {
+            CodesMode::SavePrompt { .. } => 2,
+            CodesMode::Replace { .. } => 1,
+            CodesMode::View | CodesMode::LeaveConfirm => u16::from(self.saved.is_some() || self.copy_kept()),
+        };
+        let spare = inner.height.saturating_sub(intro_rows + rows + 1 + status_rows + prompt_rows);
+        let gap = |nth: u16| u16::from(spare >= nth);
+        let [intro, _, codes, _, buttons, _, status, prompt] = Layout::vertical([
+            Constraint::Length(intro_rows),
+            Constraint::Length(gap(1)),
+            Constraint::Length(rows),
+            Constraint::Length(gap(2)),
+            Constraint::Length(1),
+            Constraint::Length(gap(3)),
+            Constraint::Length(status_rows + gap(4)),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
         Paragraph::new(intro_text).wrap(Wrap { trim: false }).render(intro, buf);
         self.render_codes(codes, buf);
         self.render_buttons(buttons, buf);
@@ -393,7 +455,7 @@ impl CodesStep {
                 if let Some(path) = &self.saved {
                     done.push(format!("saved to {}", path.display()));
                 }
-                if self.copied.is_some() {
+                if self.copy_kept() {
                     done.push("copied".to_owned());
                 }
                 if !done.is_empty() {
@@ -427,9 +489,7 @@ impl CodesStep {
         }
         if matches!(self.mode, CodesMode::LeaveConfirm) {
             let lines = vec![
-                Line::from(
-                    "You have neither copied nor saved these backup codes, and they are not shown again.",
-                ),
+                Line::from(self.quit_warning().unwrap_or(QUIT_WARNING)),
                 Line::from(""),
                 Line::from("Leave anyway? y/n").bold(),
             ];
@@ -446,7 +506,7 @@ impl CodesStep {
         for button in BUTTONS {
             let focused = active && button == self.focus;
             let done = match button {
-                CodesButton::Copy => self.copied.is_some(),
+                CodesButton::Copy => self.copy_kept(),
                 CodesButton::Save => self.saved.is_some(),
                 CodesButton::Done => false,
             };
@@ -489,9 +549,68 @@ mod tests {
     use crossterm::event::KeyCode;
 
     use crate::tui::app::msg::Reply;
-    use crate::tui::clipboard::CopyMethod;
+    use crate::tui::clipboard::{CopyMethod, Osc52Route, TmuxClipboard};
     use crate::tui::savefile::SaveError;
     use crate::tui::testing::*;
+
+    /// Found by trying it in tmux with its default options: an OSC 52 copy read "[ ✓ Copy (c) ]" and
+    /// "These codes are copied.", and leaving no longer asked.
+    #[test]
+    fn an_osc52_copy_is_not_a_success_until_the_person_says_they_pasted() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Char('c'));
+        reply(&mut app, Reply::Copied(Ok(CopyMethod::Osc52(Osc52Route::Terminal))));
+        let text = screen_text(&app);
+        assert!(text.contains("not confirmed: paste to check"), "{text}");
+        assert!(!text.contains("[ ✓ Copy") && !text.contains("are copied"), "{text}");
+        assert!(app.would_lose_work(), "an unconfirmed copy does not count as kept");
+        insta::assert_snapshot!("backup_codes_osc52_not_confirmed", render(&app, 80, 24).backend());
+        press(&mut app, KeyCode::Esc);
+        assert!(screen_text(&app).contains("Leave anyway? y/n"), "leaving still asks");
+        insta::assert_snapshot!(
+            "backup_codes_leave_after_an_unconfirmed_copy",
+            render(&app, 80, 24).backend()
+        );
+        press(&mut app, KeyCode::Char('n'));
+        press(&mut app, KeyCode::Char('y'));
+        let text = screen_text(&app);
+        assert!(text.contains("You pasted them") && text.contains("[ ✓ Copy (c) ]"), "{text}");
+        insta::assert_snapshot!("backup_codes_pasted", render(&app, 80, 24).backend());
+        assert!(!app.would_lose_work());
+    }
+
+    #[test]
+    fn a_copy_tmux_drops_says_how_to_turn_it_on() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Char('c'));
+        reply(&mut app, Reply::Copied(Ok(CopyMethod::Osc52(Osc52Route::Tmux(TmuxClipboard::Closed)))));
+        let text = screen_text(&app);
+        assert!(text.contains("cannot work in this tmux") && text.contains("set-clipboard on"), "{text}");
+        assert!(app.would_lose_work());
+        press(&mut app, KeyCode::Char('y'));
+        assert!(app.would_lose_work(), "no paste to confirm when tmux drops the copy");
+        insta::assert_snapshot!("backup_codes_tmux_drops_the_copy", render(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn a_clipboard_copy_that_was_read_back_is_kept() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Char('c'));
+        reply(&mut app, Reply::Copied(Ok(CopyMethod::SystemClipboard)));
+        assert!(!app.would_lose_work());
+        assert!(screen_text(&app).contains("[ ✓ Copy (c) ]"));
+    }
+
+    /// Found: "Saved to PATH" in the notice and "These codes are saved to PATH." under it.
+    #[test]
+    fn the_saved_path_is_said_once() {
+        let mut app = at_codes();
+        press(&mut app, KeyCode::Char('s'));
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, Reply::Saved(Ok("/home/alice/usercenter-backup-codes.txt".into())));
+        let text = screen_text(&app);
+        assert_eq!(text.matches("usercenter-backup-codes.txt").count(), 1, "{text}");
+    }
 
     #[test]
     fn backup_codes() {
@@ -531,7 +650,7 @@ mod tests {
     fn backup_codes_saved_and_copied() {
         let mut app = at_codes();
         press(&mut app, KeyCode::Char('c'));
-        reply(&mut app, Reply::Copied(Ok(CopyMethod::Osc52 { tmux: false })));
+        reply(&mut app, Reply::Copied(Ok(CopyMethod::SystemClipboard)));
         press(&mut app, KeyCode::Char('s'));
         press(&mut app, KeyCode::Enter);
         reply(&mut app, Reply::Saved(Ok("/home/alice/usercenter-backup-codes.txt".into())));
@@ -567,5 +686,33 @@ mod tests {
         let mut app = at_codes();
         ctrl_c(&mut app);
         insta::assert_snapshot!(render(&app, 80, 24).backend());
+    }
+}
+
+#[cfg(test)]
+mod small_terminal_tests {
+    use crate::tui::testing::*;
+
+    /// Found at 60x20 (finishing the demo there): the file name prompt had no room and did not show.
+    #[test]
+    fn the_save_prompt_shows_at_60x20() {
+        let mut app = at_codes();
+        press(&mut app, crossterm::event::KeyCode::Char('s'));
+        let terminal = render(&app, 60, 20);
+        let text = terminal.backend().to_string();
+        assert!(text.contains("Save the codes to this file") && text.contains("10. 789ab-cdefg"), "{text}");
+        insta::assert_snapshot!(terminal.backend());
+    }
+
+    /// Found at 60x20: "they are not shown again" was cut off the intro.
+    #[test]
+    fn backup_codes_at_60x20() {
+        let app = at_codes();
+        let terminal = render(&app, 60, 20);
+        let text = terminal.backend().to_string().replace(['│', '"'], " ");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("10. 789ab-cdefg"), "every code is shown:\n{}", terminal.backend());
+        assert!(text.contains("they are not shown again"), "{}", terminal.backend());
+        insta::assert_snapshot!(terminal.backend());
     }
 }

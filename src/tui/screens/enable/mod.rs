@@ -5,21 +5,33 @@ pub mod password;
 pub mod scan;
 pub mod verify;
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Stylize;
+use ratatui::text::Line;
 use ratatui::widgets::Widget;
 
 use self::codes::{CodesKind, CodesOutcome, CodesStep};
-use self::scan::{ScanIntent, ScanStep};
+use self::scan::{ScanIntent, ScanLayout, ScanStep};
 use self::verify::{VerifyIntent, VerifyStep};
 use super::password_form::{FormIntent, PasswordForm};
 use crate::tui::app::SignedInRoute;
 use crate::tui::app::msg::{Answer, ApiCall, Cleanup, Reply, RequestId};
-use crate::tui::keys::{self, Key};
+use crate::tui::keys::{self, Key, KeyBinding};
 use crate::tui::notice::Notice;
 use crate::tui::screen::{Activity, Chrome, Cx, Screen, Session, Transition, Ui, unasked};
+use crate::tui::widgets::popup::Popup;
 use crate::tui::widgets::stepbar::StepBar;
+
+/// Asked when Esc would cancel a setup whose code may already be in the person's app.
+pub const CANCEL_QUESTION: &str = "You may have scanned this code already: cancel the setup? y/n";
+
+/// The keys while the cancel question is asked.
+pub const CANCEL_KEYS: &[KeyBinding] = &[
+    KeyBinding::new("y", "cancel the setup").context("when asked"),
+    KeyBinding::new("n", "keep going").also("Esc").context("when asked"),
+];
 
 pub const STEPS: [&str; 4] = ["Password", "Authenticator app", "Verify", "Backup codes"];
 
@@ -35,6 +47,8 @@ pub enum Step {
 #[derive(Debug)]
 pub struct EnableWizard {
     pub step: Step,
+    /// Esc on the QR code or verify step asked whether to cancel the setup.
+    pub cancel_asked: bool,
 }
 
 impl Default for EnableWizard {
@@ -45,7 +59,7 @@ impl Default for EnableWizard {
 
 impl EnableWizard {
     pub fn new() -> Self {
-        Self { step: Step::Password(PasswordForm::new()) }
+        Self { step: Step::Password(PasswordForm::new()), cancel_asked: false }
     }
 
     pub fn step_index(&self) -> usize {
@@ -91,6 +105,9 @@ impl Screen for EnableWizard {
     }
 
     fn accepts_text(&self) -> bool {
+        if self.cancel_asked {
+            return false;
+        }
         match &self.step {
             Step::Password(_) | Step::Verify(_) => true,
             Step::Scan(_) => false,
@@ -106,16 +123,35 @@ impl Screen for EnableWizard {
         }
     }
 
+    fn reconnected(&mut self) {
+        match &mut self.step {
+            Step::Password(form) => form.request.reconnected(),
+            Step::Verify(verify) => verify.reconnected(),
+            Step::Scan(_) | Step::Codes(_) => {}
+        }
+    }
+
     fn keys(&self, _: &Session) -> Vec<Key> {
+        if self.cancel_asked {
+            return keys::resolve(CANCEL_KEYS, ());
+        }
         match &self.step {
             Step::Password(_) => keys::resolve(password::KEYS, ()),
-            Step::Scan(_) => keys::resolve(scan::KEYS, ()),
+            Step::Scan(scan) => scan.keys(),
             Step::Verify(verify) => verify.keys(),
             Step::Codes(codes) => codes.keys(),
         }
     }
 
     fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, Session>) -> Transition<SignedInRoute> {
+        if self.cancel_asked {
+            match key.code {
+                KeyCode::Char('y' | 'Y') => return Self::leave(true, cx),
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => self.cancel_asked = false,
+                _ => {}
+            }
+            return Transition::Stay;
+        }
         match &mut self.step {
             Step::Password(form) => match form.on_key(key) {
                 FormIntent::Nothing => {}
@@ -127,12 +163,12 @@ impl Screen for EnableWizard {
             Step::Scan(scan) => match scan.on_key(key) {
                 ScanIntent::Nothing => {}
                 ScanIntent::Continue => self.step = Step::Verify(VerifyStep::new(scan.enrollment.clone())),
-                ScanIntent::Cancel => return Self::leave(true, cx),
+                ScanIntent::Cancel => self.cancel_asked = true,
             },
             Step::Verify(verify) => match verify.on_key(key, cx) {
                 VerifyIntent::Nothing => {}
                 VerifyIntent::Back => self.step = Step::Scan(ScanStep::new(verify.enrollment.clone())),
-                VerifyIntent::Cancel => return Self::leave(true, cx),
+                VerifyIntent::Cancel => self.cancel_asked = true,
             },
             Step::Codes(codes) => match codes.on_key(key, cx) {
                 CodesOutcome::Stay => {}
@@ -178,11 +214,21 @@ impl Screen for EnableWizard {
         Transition::Stay
     }
 
-    /// The QR code takes the header's row too when the terminal is short.
-    fn chrome(&self, body: Rect) -> Chrome {
-        match &self.step {
-            Step::Scan(scan) if scan.needs_full_height(body.height.saturating_sub(2)) => Chrome::NoHeader,
-            Step::Password(_) | Step::Scan(_) | Step::Verify(_) | Step::Codes(_) => Chrome::Full,
+    /// The QR code takes the header's and step bar's rows when the terminal is short, and the hint
+    /// line too when it is narrow (its own line then says how to go on).
+    fn chrome(&self, area: Rect) -> Chrome {
+        let Step::Scan(scan) = &self.step else { return Chrome::Full };
+        // Under the header and step bar (and a blank row), above the hints.
+        let body = Rect { height: area.height.saturating_sub(4), ..area };
+        let short = Rect { height: area.height.saturating_sub(1), ..area };
+        if scan.key_shown || scan.layout(body) == ScanLayout::Beside {
+            Chrome::Full
+        } else if scan.layout(short) == ScanLayout::Beside {
+            Chrome::NoHeader
+        } else if scan.layout(area) == ScanLayout::QrOnly {
+            Chrome::Bare
+        } else {
+            Chrome::Full
         }
     }
 
@@ -202,10 +248,27 @@ impl Screen for EnableWizard {
         Cleanup { token: None, cancel_enrollment }
     }
 
-    fn render(&self, _: &Session, area: Rect, buf: &mut Buffer, ui: &Ui) {
-        if let (Chrome::NoHeader, Step::Scan(scan)) = (ui.chrome, &self.step) {
+    fn render(&self, account: &Session, area: Rect, buf: &mut Buffer, ui: &Ui) {
+        self.render_step(account, area, buf, ui);
+        if self.cancel_asked {
+            let lines = vec![
+                Line::from("Cancelling removes the setup from the server; a code you scanned stops working."),
+                Line::from(""),
+                Line::from(CANCEL_QUESTION).bold(),
+            ];
+            Popup::new("Cancel the setup?", lines)
+                .warning()
+                .width(area.width.saturating_sub(4).min(72))
+                .render(area, buf);
+        }
+    }
+}
+
+impl EnableWizard {
+    fn render_step(&self, _: &Session, area: Rect, buf: &mut Buffer, ui: &Ui) {
+        if let (Chrome::NoHeader | Chrome::Bare, Step::Scan(scan)) = (ui.chrome, &self.step) {
             // No step bar either: the step's title goes beside the QR code.
-            scan.render(area, buf, true);
+            scan.render(area, buf, true, ui.phone);
             return;
         }
         let [bar, _, body] =
@@ -213,7 +276,7 @@ impl Screen for EnableWizard {
         StepBar { steps: &STEPS, current: self.step_index() }.render(bar, buf);
         match &self.step {
             Step::Password(form) => password::render(form, body, buf, ui),
-            Step::Scan(scan) => scan.render(body, buf, false),
+            Step::Scan(scan) => scan.render(body, buf, false, ui.phone),
             Step::Verify(verify) => verify.render(body, buf, ui),
             Step::Codes(codes) => codes.render(body, buf, ui),
         }

@@ -1,4 +1,8 @@
 //! Step 2 of enabling: the QR code to scan, with the key for typing it in by hand.
+//!
+//! Where it is drawn depends on the room: beside its text under the step bar; beside its text in the
+//! whole height (a short terminal); alone, with one line that says how to go on (a narrow one); or not
+//! at all, the key in its place (a terminal too small for it, or after `k`).
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
@@ -8,18 +12,30 @@ use ratatui::text::{Line, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::domain::Enrollment;
+use crate::tui::demo_phone::PhoneCode;
 use crate::tui::keys::{self, KeyBinding};
+use crate::tui::widgets::keyhints::KeyHints;
+use crate::tui::widgets::popup::wrapped_height;
 use crate::tui::widgets::qr::{QUIET_ZONE, QrError, QrMatrix, QrWidget};
 
 /// Columns the text beside the QR code needs at least.
 pub const SIDE_MIN_WIDTH: u16 = 30;
+/// Columns the text beside the QR code takes at most.
+const SIDE_MAX_WIDTH: u16 = 40;
 
-pub const KEYS: &[KeyBinding] = &[
+/// The mode of the keys: whether the key is shown instead of the QR code.
+pub const KEYS: &[KeyBinding<bool>] = &[
     KeyBinding::new("Enter", "next: type the code").also("n Tab →"),
-    KeyBinding::new("i", "invert colours"),
-    KeyBinding::new("Esc", "cancel").context("also cancels the setup on the server"),
+    KeyBinding::new("k", "show the key").when(|key_shown| !key_shown, "to type it by hand"),
+    KeyBinding::new("k", "show the QR code").when(|key_shown| key_shown, "after k"),
+    KeyBinding::new("i", "invert colours").hinted_if(|key_shown| !key_shown),
+    KeyBinding::new("Esc", "cancel").context("asks first; also cancels the setup on the server"),
     keys::help_question_mark(),
 ];
+
+/// The line under the QR code when it is shown alone.
+const QR_ONLY_KEYS: &[(&str, &str)] =
+    &[("Enter", "after scanning"), ("k", "type the key instead"), ("Esc", "cancel")];
 
 pub const APPS: [&str; 4] = ["Google Authenticator", "Authy", "LastPass Authenticator", "1Password"];
 
@@ -28,6 +44,19 @@ pub struct ScanStep {
     pub enrollment: Enrollment,
     pub qr: Result<QrMatrix, QrError>,
     pub inverted: bool,
+    /// `k`: the key for typing by hand instead of the QR code.
+    pub key_shown: bool,
+}
+
+/// How the step is laid out in the room it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanLayout {
+    /// The QR code and its text side by side.
+    Beside,
+    /// The QR code alone, and one line saying how to go on.
+    QrOnly,
+    /// No QR code: the key to type, and why.
+    KeyOnly,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -40,7 +69,7 @@ pub enum ScanIntent {
 impl ScanStep {
     pub fn new(enrollment: Enrollment) -> Self {
         let qr = QrMatrix::encode(enrollment.otpauth_uri.expose());
-        Self { enrollment, qr, inverted: false }
+        Self { enrollment, qr, inverted: false, key_shown: false }
     }
 
     pub fn on_key(&mut self, key: &KeyEvent) -> ScanIntent {
@@ -49,10 +78,18 @@ impl ScanStep {
                 self.inverted = !self.inverted;
                 ScanIntent::Nothing
             }
+            KeyCode::Char('k' | 'K') => {
+                self.key_shown = !self.key_shown;
+                ScanIntent::Nothing
+            }
             KeyCode::Enter | KeyCode::Char('n') | KeyCode::Tab | KeyCode::Right => ScanIntent::Continue,
             KeyCode::Esc => ScanIntent::Cancel,
             _ => ScanIntent::Nothing,
         }
+    }
+
+    pub fn keys(&self) -> Vec<keys::Key> {
+        keys::resolve(KEYS, self.key_shown)
     }
 
     /// Cells the QR code needs, quiet zone included.
@@ -60,14 +97,14 @@ impl ScanStep {
         self.qr.as_ref().ok().map(|m| m.cells(QUIET_ZONE))
     }
 
-    /// The whole layout (QR code and text beside it) needs this many cells.
-    pub fn needed(&self) -> Option<(u16, u16)> {
-        self.qr_cells().map(|(w, h)| (w + 1 + SIDE_MIN_WIDTH, h))
-    }
-
-    /// Whether the QR code fits only when the header and step bar are left out.
-    pub fn needs_full_height(&self, body_rows: u16) -> bool {
-        self.qr_cells().is_some_and(|(_, h)| body_rows < h)
+    /// The layout that fits `area`.
+    pub fn layout(&self, area: Rect) -> ScanLayout {
+        match self.qr_cells() {
+            _ if self.key_shown => ScanLayout::KeyOnly,
+            Some((w, h)) if area.width > w + SIDE_MIN_WIDTH && area.height >= h => ScanLayout::Beside,
+            Some((w, h)) if area.width >= w && area.height > h => ScanLayout::QrOnly,
+            Some(_) | None => ScanLayout::KeyOnly,
+        }
     }
 
     /// The manual-entry key in groups of four, four groups a line.
@@ -77,17 +114,13 @@ impl ScanStep {
         groups.chunks(4).map(|g| g.join(" ")).collect()
     }
 
-    fn side_text(&self, with_title: bool, with_qr: bool) -> Vec<Line<'static>> {
+    fn side_text(&self, with_title: bool) -> Vec<Line<'static>> {
         let mut lines = Vec::new();
         if with_title {
             lines.push(Line::from("Step 2 of 4: Authenticator app").bold());
             lines.push(Line::from(""));
         }
-        lines.push(Line::from(if with_qr {
-            "Scan the QR code with an authenticator app, such as:"
-        } else {
-            "Add the account in an authenticator app, such as:"
-        }));
+        lines.push(Line::from("Scan the QR code with an authenticator app, such as:"));
         lines.extend(APPS.iter().map(|app| Line::from(format!("  • {app}"))));
         lines.push(Line::from(""));
         lines.push(Line::from("Can't scan? Type this key:"));
@@ -100,52 +133,105 @@ impl ScanStep {
             self.enrollment.digits, self.enrollment.period
         )));
         lines.push(Line::from(""));
-        lines.push(Line::from("Then press Enter and type the code the app shows.").dark_gray());
+        lines.push(Line::from("Then press Enter and type the code the app shows."));
         lines
     }
 
-    /// `with_title` when the step bar is not shown (a small terminal).
-    pub fn render(&self, area: Rect, buf: &mut Buffer, with_title: bool) {
-        let fits = match (&self.qr, self.needed()) {
-            (Ok(matrix), Some((w, h))) if area.width >= w && area.height >= h => {
-                Some((matrix, w - SIDE_MIN_WIDTH))
+    /// Draws the step in `area` as [`ScanStep::layout`] says; `with_title` when the step bar is not shown.
+    /// In the demo, `phone` is what its stand-in phone shows: said here too when the header is not shown.
+    pub fn render(&self, area: Rect, buf: &mut Buffer, with_title: bool, phone: Option<&PhoneCode>) {
+        let phone = phone.filter(|_| with_title);
+        match (&self.qr, self.layout(area)) {
+            (Ok(matrix), ScanLayout::Beside) => self.render_beside(matrix, area, buf, with_title, phone),
+            (Ok(matrix), ScanLayout::QrOnly) => self.render_qr_only(matrix, area, buf, phone),
+            (Ok(_) | Err(_), ScanLayout::Beside | ScanLayout::QrOnly | ScanLayout::KeyOnly) => {
+                self.render_key_only(area, buf);
             }
-            _ => None,
-        };
-        let Some((matrix, qr_width)) = fits else {
-            return self.render_without_qr(area, buf);
-        };
-        let qr_rows = matrix.cells(QUIET_ZONE).1;
-        QrWidget { matrix, inverted: self.inverted }
-            .render(Rect::new(area.x, area.y, qr_width, qr_rows), buf);
-        let side = Rect::new(area.x + qr_width + 1, area.y, area.width - qr_width - 1, area.height);
-        Paragraph::new(Text::from(self.side_text(with_title, true)))
-            .wrap(Wrap { trim: false })
-            .render(side, buf);
+        }
     }
 
-    fn render_without_qr(&self, area: Rect, buf: &mut Buffer) {
+    /// The QR code and its text, centred as one block, as every step of the wizard is.
+    fn render_beside(
+        &self,
+        matrix: &QrMatrix,
+        area: Rect,
+        buf: &mut Buffer,
+        with_title: bool,
+        phone: Option<&PhoneCode>,
+    ) {
+        let (qr_width, qr_rows) = matrix.cells(QUIET_ZONE);
+        let side_width = (area.width - qr_width - 1).min(SIDE_MAX_WIDTH);
+        let mut side = Text::from(self.side_text(with_title));
+        if let Some(phone) = phone {
+            side.lines.push(Line::from(""));
+            side.lines.push(Line::from(format!("Demo, {}", phone.label())).bold());
+        }
+        let side_rows = wrapped_height(&side.lines, side_width).min(area.height);
+        let block = qr_width + 1 + side_width;
+        let x = area.x + (area.width - block) / 2;
+        let y = area.y + (area.height - qr_rows.max(side_rows)) / 2;
+        QrWidget { matrix, inverted: self.inverted }.render(Rect::new(x, y, qr_width, qr_rows), buf);
+        let side_y = y + qr_rows.saturating_sub(side_rows) / 2;
+        let side_area = Rect::new(x + qr_width + 1, side_y, side_width, area.bottom() - side_y);
+        Paragraph::new(side).wrap(Wrap { trim: false }).render(side_area, buf);
+    }
+
+    /// The QR code alone at the top, centred, and one line under it that says how to go on.
+    fn render_qr_only(&self, matrix: &QrMatrix, area: Rect, buf: &mut Buffer, phone: Option<&PhoneCode>) {
+        let (qr_width, qr_rows) = matrix.cells(QUIET_ZONE);
+        let x = area.x + (area.width - qr_width) / 2;
+        let y = area.y + (area.height - qr_rows - 1) / 2;
+        QrWidget { matrix, inverted: self.inverted }.render(Rect::new(x, y, qr_width, qr_rows), buf);
+        let code = phone.map(|phone| format!("{} ({} s)", phone.code, phone.seconds_left));
+        let mut line = Vec::new();
+        if let Some(code) = &code {
+            line.push(("stand-in phone:", code.as_str()));
+        }
+        line.extend_from_slice(QR_ONLY_KEYS);
+        KeyHints(&line).render(Rect::new(area.x, y + qr_rows, area.width, 1), buf);
+    }
+
+    fn render_key_only(&self, area: Rect, buf: &mut Buffer) {
         let mut lines = vec![Line::from("Step 2 of 4: Authenticator app").bold(), Line::from("")];
-        match &self.qr {
-            Ok(matrix) => {
+        match (&self.qr, self.key_shown) {
+            (Ok(_), true) => lines.push(Line::from("Press k to show the QR code again.")),
+            (Ok(matrix), false) => {
                 let (w, h) = matrix.cells(QUIET_ZONE);
-                // One more row for the key hints at the bottom of the terminal.
-                let (need_w, need_h) = (w + 1 + SIDE_MIN_WIDTH, h + 1);
+                // One more row for the line under the code.
                 lines.push(
                     Line::from(format!(
-                        "Terminal too small for the QR code: it needs at least {need_w}x{need_h}. \
-                         Enlarge the window, or type the key below by hand."
+                        "Terminal too small for the QR code: it needs at least {w}x{}. Enlarge the window, \
+                         or type the key below by hand.",
+                        h + 1
                     ))
                     .yellow(),
                 );
             }
-            Err(e) => {
+            (Err(e), _) => {
                 lines.push(Line::from(format!("No QR code ({e}). Type the key below by hand.")).yellow())
             }
         }
+        // The key first: on a small terminal the end of the text is what gets cut.
         lines.push(Line::from(""));
-        lines.extend(self.side_text(false, false));
-        Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(area, buf);
+        lines.push(Line::from(format!(
+            "In an authenticator app ({}), add the account with this key:",
+            APPS.join(", ")
+        )));
+        lines.extend(self.key_lines().into_iter().map(|l| Line::from(format!("  {l}")).bold().cyan()));
+        lines.push(Line::from(""));
+        lines.push(Line::from(format!("Account: {}", self.enrollment.account)));
+        lines.push(Line::from(format!("Issuer:  {}", self.enrollment.issuer)));
+        lines.push(Line::from(format!(
+            "Time-based, {} digits, every {} s",
+            self.enrollment.digits, self.enrollment.period
+        )));
+        lines.push(Line::from(""));
+        lines.push(Line::from("Then press Enter and type the code the app shows."));
+        let width = area.width.min(72);
+        let text = Text::from(lines);
+        let rows = wrapped_height(&text.lines, width).min(area.height);
+        let rect = crate::tui::widgets::popup::centered(area, width, rows);
+        Paragraph::new(text).wrap(Wrap { trim: false }).render(rect, buf);
     }
 }
 
@@ -177,8 +263,13 @@ mod tests {
     /// The quiet zone's top-left cell and a cell of the top-left finder pattern (modules 2..=3 of
     /// column 2: both dark).
     fn corner_colours(buf: &Buffer) -> ((Color, Color), (&str, Color, Color)) {
-        let quiet = &buf[(0, 0)];
-        let finder = &buf[(2, 1)];
+        let qr = |x: u16, y: u16| matches!((buf[(x, y)].fg, buf[(x, y)].bg), (DARK, LIGHT) | (LIGHT, DARK));
+        let (x0, y0) = (0..buf.area.height)
+            .flat_map(|y| (0..buf.area.width).map(move |x| (x, y)))
+            .find(|&(x, y)| qr(x, y))
+            .expect("a QR code on screen");
+        let quiet = &buf[(x0, y0)];
+        let finder = &buf[(x0 + 2, y0 + 1)];
         ((quiet.fg, quiet.bg), (finder.symbol(), finder.fg, finder.bg))
     }
 
@@ -197,12 +288,56 @@ mod tests {
         assert_eq!(decode_buffer(terminal.backend().buffer()).as_deref(), Some(otpauth_uri().as_str()));
     }
 
+    /// The longest username `user add` allows, with a long issuer: the QR code decodes at 80x24 (the
+    /// app asked for 84x28 before).
+    #[test]
+    fn a_64_character_username_decodes_at_80x24() {
+        let app = at_scan_with(long_enrollment());
+        let terminal = render(&app, 80, 24);
+        let uri = long_enrollment().otpauth_uri.expose().to_owned();
+        assert_eq!(decode_buffer(terminal.backend().buffer()).as_deref(), Some(uri.as_str()));
+        let text = terminal.backend().to_string();
+        assert!(text.contains("Newcomer Platform") && text.contains("JBSW Y3DP EHPK 3PXP"), "{text}");
+        insta::assert_snapshot!(terminal.backend());
+    }
+
+    /// Where the code fits but its text does not: the QR code alone, one line under it saying how to
+    /// go on, no header, step bar or hints.
+    #[test]
+    fn a_narrow_terminal_gets_the_qr_only_view() {
+        let app = at_scan_with(long_enrollment());
+        let terminal = render(&app, 60, 24);
+        let uri = long_enrollment().otpauth_uri.expose().to_owned();
+        assert_eq!(decode_buffer(terminal.backend().buffer()).as_deref(), Some(uri.as_str()));
+        let text = terminal.backend().to_string();
+        assert!(text.contains("Enter after scanning") && text.contains("k type the key instead"), "{text}");
+        assert!(!text.contains("usercenter ·") && !text.contains("Password →"), "{text}");
+        insta::assert_snapshot!(terminal.backend());
+    }
+
+    /// `k` shows the key for typing by hand instead of the QR code, and `k` again brings it back.
+    #[test]
+    fn k_shows_the_key_in_place_of_the_qr_code() {
+        let mut app = at_scan_with(long_enrollment());
+        press(&mut app, KeyCode::Char('k'));
+        let terminal = render(&app, 80, 24);
+        assert_eq!(decode_buffer(terminal.backend().buffer()), None);
+        let text = terminal.backend().to_string();
+        assert!(
+            text.contains("JBSW Y3DP EHPK 3PXP") && text.contains("Press k to show the QR code"),
+            "{text}"
+        );
+        insta::assert_snapshot!(terminal.backend());
+        press(&mut app, KeyCode::Char('k'));
+        assert!(decode_buffer(render(&app, 80, 24).backend().buffer()).is_some());
+    }
+
     #[test]
     fn scan_too_small_names_the_size_and_keeps_the_key() {
         let app = at_scan();
-        let terminal = render(&app, 70, 22);
+        let terminal = render(&app, 60, 18);
         let text = terminal.backend().to_string();
-        assert!(text.contains("76x24"), "{text}");
+        assert!(text.contains("it needs at least 41x22"), "{text}");
         assert!(text.contains("JBSW Y3DP EHPK 3PXP"), "{text}");
         insta::assert_snapshot!(text);
     }

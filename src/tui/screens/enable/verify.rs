@@ -177,8 +177,7 @@ impl VerifyStep {
                 } else {
                     Notice::info("Two-factor authentication is still off. Type a new code to try again.")
                 };
-                let problem =
-                    Problem { notice: Notice::error(confirm_error.to_string()), advice: vec![advice] };
+                let problem = Problem::new(Notice::error(confirm_error.to_string()), vec![advice]);
                 self.phase = VerifyPhase::Code(Request::Editing { problem: Some(problem) });
                 Transition::Stay
             }
@@ -186,6 +185,13 @@ impl VerifyStep {
                 self.phase = VerifyPhase::Check(Check::Failed { confirm_error, check_error });
                 Transition::Stay
             }
+        }
+    }
+
+    pub fn reconnected(&mut self) {
+        match &mut self.phase {
+            VerifyPhase::Code(request) => request.reconnected(),
+            VerifyPhase::Check(_) => {}
         }
     }
 

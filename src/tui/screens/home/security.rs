@@ -29,7 +29,7 @@ const KEYS: &[KeyBinding<Mode>] = &[
     KeyBinding::new("g", "new backup codes").when(|m| !m.focused && m.enabled, "when 2FA is on"),
     KeyBinding::new("d", "disable").when(|m| !m.focused && m.enabled, "when 2FA is on"),
     KeyBinding::new("e", "enable 2FA").when(|m| !m.focused && !m.enabled, "when 2FA is off"),
-    KeyBinding::new("↑↓", "choose").when(|m| m.focused, "in the actions"),
+    KeyBinding::new("↑↓", "choose").also("j k").when(|m| m.focused, "in the actions"),
     KeyBinding::new("Enter", "start").when(|m| m.focused, "in the actions"),
     KeyBinding::new("Esc", "back").also("← Shift-Tab").when(|m| m.focused, "in the actions"),
 ];
@@ -91,8 +91,8 @@ impl Page for SecurityPage {
     fn on_key(&mut self, key: &KeyEvent, cx: &mut Cx<'_, Session>) -> PageKey {
         let actions = actions(&cx.account.me);
         match key.code {
-            KeyCode::Up => self.action = self.action.saturating_sub(1),
-            KeyCode::Down | KeyCode::Tab => {
+            KeyCode::Up | KeyCode::Char('k') => self.action = self.action.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
                 if self.action + 1 < actions.len() {
                     self.action += 1;
                 } else if key.code == KeyCode::Tab {
@@ -121,11 +121,12 @@ impl Page for SecurityPage {
         actions(me).contains(&action).then(|| action.route())
     }
 
-    fn lines(&self, me: &Me, _ui: &Ui, focused: bool) -> Vec<Line<'static>> {
+    fn lines(&self, me: &Me, ui: &Ui, focused: bool) -> Vec<Line<'static>> {
         let tf = &me.two_factor;
         let mut lines = vec![Line::from("Two-factor authentication").bold()];
         if tf.enabled {
-            let since = tf.enabled_at.map(|t| format!(" since {}", format_time(t))).unwrap_or_default();
+            let since =
+                tf.enabled_at.map(|t| format!(" since {}", format_time(t, ui.time_zone))).unwrap_or_default();
             lines.push(Line::from(vec![
                 Span::raw("  Status:        "),
                 Span::styled("On", Style::new().green().bold()),
