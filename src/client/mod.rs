@@ -52,6 +52,15 @@ pub enum ClientError {
     ServiceUnavailable { retry_after: Duration },
     #[error("Your session has ended. Sign in again.")]
     Unauthorized,
+    /// The workspace requires 2FA and this session may only set it up.
+    #[error("Your organisation requires two-factor authentication: set it up first.")]
+    TwoFactorSetupRequired,
+    /// The workspace requires 2FA, so it cannot be turned off.
+    #[error("Your organisation requires two-factor authentication, so it cannot be turned off.")]
+    TwoFactorRequired,
+    /// What the request named is not there (a session already ended, or another account's).
+    #[error("That no longer exists.")]
+    NotFound,
     #[error("Two-factor authentication is already on.")]
     AlreadyEnabled,
     #[error("The setup expired or was cancelled. Start again.")]
@@ -156,10 +165,12 @@ impl ApiClient {
         let url = self.url(paths::SECOND_FACTOR);
         match self.call(Method::POST, paths::SECOND_FACTOR, None, Some(&body)).await? {
             LoginResponse::Authenticated(session) => Ok(session),
-            LoginResponse::SecondFactorRequired(_) => Err(ClientError::Protocol {
-                url,
-                detail: "the server asked for a second factor again".into(),
-            }),
+            LoginResponse::SecondFactorRequired(_) | LoginResponse::TwoFactorSetupRequired(_) => {
+                Err(ClientError::Protocol {
+                    url,
+                    detail: "the server asked for a second factor again".into(),
+                })
+            }
         }
     }
 
@@ -359,8 +370,10 @@ impl ClientError {
             ErrorCode::NoPendingEnrollment => ClientError::NoPendingEnrollment,
             ErrorCode::NotEnabled => ClientError::NotEnabled,
             ErrorCode::InvalidRequest => ClientError::InvalidRequest { detail: shown_text(&problem.detail) },
+            ErrorCode::TwoFactorSetupRequired => ClientError::TwoFactorSetupRequired,
+            ErrorCode::TwoFactorRequired => ClientError::TwoFactorRequired,
+            ErrorCode::NotFound => ClientError::NotFound,
             ErrorCode::PayloadTooLarge
-            | ErrorCode::NotFound
             | ErrorCode::MethodNotAllowed
             | ErrorCode::InternalError
             // The request did not arrive in time: shown as the server's words, like a 500.

@@ -49,6 +49,10 @@ pub struct LoginRequest {
 pub enum LoginResponse {
     Authenticated(Session),
     SecondFactorRequired(Challenge),
+    /// v1.1 policy: the workspace requires 2FA and this account has none yet. The token works only for
+    /// `GET /v1/me`, `GET /v1/me/events`, the enrollment endpoints and logout until enrollment is
+    /// confirmed; then it is a full session.
+    TwoFactorSetupRequired(Session),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -90,6 +94,15 @@ pub struct SecondFactorRequest {
 pub struct Me {
     pub username: String,
     pub two_factor: TwoFactorStatus,
+    /// v1.1; absent from a v1 server, which has no policy.
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+/// The workspace's rules for every account (v1.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub two_factor_required: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,8 +332,22 @@ mod tests {
 
     #[test]
     fn me_allows_null_enabled_at() {
-        let v = json!({"username":"u","two_factor":{"enabled":false,"enabled_at":null,"backup_codes_remaining":0,"pending_enrollment":false}});
+        let v = json!({"username":"u","two_factor":{"enabled":false,"enabled_at":null,"backup_codes_remaining":0,"pending_enrollment":false},"policy":{"two_factor_required":true}});
         let me: Me = serde_json::from_value(v.clone()).unwrap();
         assert_eq!(serde_json::to_value(&me).unwrap(), v);
+    }
+
+    #[test]
+    fn a_v1_server_without_a_policy_requires_nothing() {
+        let v = json!({"username":"u","two_factor":{"enabled":false,"enabled_at":null,"backup_codes_remaining":0,"pending_enrollment":false}});
+        assert!(!serde_json::from_value::<Me>(v).unwrap().policy.two_factor_required);
+    }
+
+    #[test]
+    fn setup_required_is_tagged_by_status() {
+        let v = json!({"status":"two_factor_setup_required","token":"t","expires_at":"2026-01-01T00:00:00Z"});
+        let r: LoginResponse = serde_json::from_value(v.clone()).unwrap();
+        assert!(matches!(r, LoginResponse::TwoFactorSetupRequired(_)));
+        assert_eq!(serde_json::to_value(&r).unwrap(), v);
     }
 }

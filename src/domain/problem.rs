@@ -30,6 +30,10 @@ pub enum ErrorCode {
     RequestTimeout,
     /// v1.1 rule 16 (a full disk) and a full password-hashing queue.
     ServiceUnavailable,
+    /// v1.1 policy: a token that may only set up two-factor authentication asked for something else.
+    TwoFactorSetupRequired,
+    /// v1.1 policy: two-factor authentication is required, so it cannot be turned off.
+    TwoFactorRequired,
     /// A code this version does not know (a newer server); kept so old clients still show the text.
     /// Last, so that every known code's discriminant is its index in [`ErrorCode::KNOWN`].
     Unknown,
@@ -37,7 +41,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code this version knows, in declaration order.
-    pub const KNOWN: [ErrorCode; 19] = [
+    pub const KNOWN: [ErrorCode; 21] = [
         ErrorCode::InvalidRequest,
         ErrorCode::Unauthorized,
         ErrorCode::InvalidCredentials,
@@ -57,6 +61,8 @@ impl ErrorCode {
         ErrorCode::SecondFactorLocked,
         ErrorCode::RequestTimeout,
         ErrorCode::ServiceUnavailable,
+        ErrorCode::TwoFactorSetupRequired,
+        ErrorCode::TwoFactorRequired,
     ];
 
     /// The one table of the API's errors: (code as sent, HTTP status, short title).
@@ -81,6 +87,12 @@ impl ErrorCode {
             ErrorCode::SecondFactorLocked => ("second_factor_locked", 403, "Second factor locked"),
             ErrorCode::RequestTimeout => ("request_timeout", 408, "Request timeout"),
             ErrorCode::ServiceUnavailable => ("service_unavailable", 503, "Service unavailable"),
+            ErrorCode::TwoFactorSetupRequired => {
+                ("two_factor_setup_required", 403, "Two-factor authentication must be set up first")
+            }
+            ErrorCode::TwoFactorRequired => {
+                ("two_factor_required", 403, "Two-factor authentication is required")
+            }
             // Never sent by this server; a client shows the status it actually got.
             ErrorCode::Unknown => ("unknown", 500, "Unknown error"),
         }

@@ -209,6 +209,9 @@ pub fn classify(error: &ClientError) -> ErrorClass {
         | ClientError::NotEnabled
         | ClientError::InvalidRequest { .. }
         | ClientError::SecondFactorLocked
+        | ClientError::TwoFactorSetupRequired
+        | ClientError::TwoFactorRequired
+        | ClientError::NotFound
         | ClientError::ServiceUnavailable { .. }
         | ClientError::Server { .. } => ErrorClass::Shown,
     }

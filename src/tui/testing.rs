@@ -94,6 +94,7 @@ pub fn me(enabled: bool, remaining: u32) -> Me {
             backup_codes_remaining: remaining,
             pending_enrollment: false,
         },
+        policy: crate::domain::Policy::default(),
     }
 }
 

@@ -64,7 +64,7 @@ impl AppServer {
                 LoginResponse::SecondFactorRequired(challenge) => {
                     self.client.second_factor(&challenge.challenge, &second).await
                 }
-                LoginResponse::Authenticated(_) => panic!("two-factor authentication is unexpectedly off"),
+                other => panic!("two-factor authentication is unexpectedly off: {other:?}"),
             }
         })
     }
@@ -76,9 +76,7 @@ impl AppServer {
         self.block_on(async {
             match self.client.login(username, &SecretString::new(password)).await.expect("sign in") {
                 LoginResponse::Authenticated(session) => self.client.me(&session.token).await.expect("me"),
-                LoginResponse::SecondFactorRequired(_) => {
-                    panic!("two-factor authentication is unexpectedly on")
-                }
+                other => panic!("two-factor authentication is unexpectedly on: {other:?}"),
             }
         })
     }

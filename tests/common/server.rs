@@ -210,14 +210,14 @@ impl TestServer {
     pub async fn login_token(&self, username: &str) -> SecretString {
         match self.client.login(username, &SecretString::new(PASSWORD)).await.unwrap() {
             LoginResponse::Authenticated(session) => session.token,
-            LoginResponse::SecondFactorRequired(_) => panic!("2FA unexpectedly on"),
+            other => panic!("2FA unexpectedly on or required: {other:?}"),
         }
     }
 
     pub async fn challenge(&self, username: &str) -> SecretString {
         match self.client.login(username, &SecretString::new(PASSWORD)).await.unwrap() {
             LoginResponse::SecondFactorRequired(challenge) => challenge.challenge,
-            LoginResponse::Authenticated(_) => panic!("2FA unexpectedly off"),
+            other => panic!("2FA unexpectedly off: {other:?}"),
         }
     }
 

@@ -23,6 +23,8 @@ pub async fn summary<S: Store>(state: &Services<S>, user: UserRecord) -> Result<
     Ok(Me {
         username: user.username,
         two_factor: TwoFactorStatus { enabled, enabled_at, backup_codes_remaining, pending_enrollment },
+        // The workspace policy arrives with the events and sessions issue (v1.1).
+        policy: crate::domain::Policy::default(),
     })
 }
 
