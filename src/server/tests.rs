@@ -168,7 +168,8 @@ async fn login_without_2fa_gives_a_session_that_logout_revokes() {
     assert_eq!(
         me.body,
         json!({"username": "alice", "two_factor": {"enabled": false, "enabled_at": null,
-               "backup_codes_remaining": 0, "pending_enrollment": false}})
+               "backup_codes_remaining": 0, "pending_enrollment": false},
+               "policy": {"two_factor_required": false}})
     );
     let out = h.call(Method::POST, paths::LOGOUT, Some(&token), None).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
