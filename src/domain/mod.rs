@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod codes;
+pub mod otpauth;
 pub mod problem;
 pub mod secret;
 

@@ -501,10 +501,19 @@ impl From<password::Busy> for error::ApiError {
 }
 
 fn check_issuer(issuer: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(!issuer.trim().is_empty(), "the issuer must not be empty");
-    anyhow::ensure!(
-        !issuer.contains(':'),
-        "the issuer must not contain a colon (it separates issuer and account)"
-    );
-    Ok(())
+    match issuer_problem(issuer) {
+        Some(problem) => Err(anyhow::anyhow!(problem)),
+        None => Ok(()),
+    }
+}
+
+/// Why `serve` refuses `issuer`, if it does.
+pub fn issuer_problem(issuer: &str) -> Option<&'static str> {
+    if issuer.trim().is_empty() {
+        Some("the issuer must not be empty")
+    } else if issuer.contains(':') {
+        Some("the issuer must not contain a colon (it separates issuer and account)")
+    } else {
+        None
+    }
 }

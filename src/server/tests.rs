@@ -310,7 +310,10 @@ async fn enrollment_life_cycle() {
     assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
     let secret = started.str("secret");
     assert_eq!(secret.len(), 32, "160 bits in base32 without padding");
-    assert_eq!(started.str("otpauth_uri"), format!("otpauth://totp/usercenter:alice?secret={secret}"));
+    assert_eq!(
+        started.str("otpauth_uri"),
+        format!("otpauth://totp/usercenter:alice?secret={secret}&issuer=usercenter")
+    );
     assert_eq!(started.body["issuer"], "usercenter");
     assert_eq!(started.body["account"], "alice");
     assert_eq!(started.body["algorithm"], "SHA1");

@@ -35,15 +35,13 @@ pub fn matching_step(secret: &[u8], code: &str, unix_time: i64) -> anyhow::Resul
     Ok(totp(secret)?.check(code, time).and_then(|step| i64::try_from(step).ok()))
 }
 
-/// `otpauth://totp/ISSUER:ACCOUNT?secret=…`, as small as the Key URI format allows: the default
-/// algorithm, digits and period are left out (totp-rs's `to_url` always writes them), and so is the
-/// `issuer` parameter, which would only repeat the label's prefix (apps read the issuer from it when the
-/// parameter is absent). A 64-character username with a 17-character issuer then stays a version 6 QR
-/// code (41 modules), which fits 80x24; with the parameter it would need version 8 and 84x28.
+/// `otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=…` (rule 1): the default algorithm, digits and period
+/// are left out so the QR code stays small (totp-rs's `to_url` always writes them). The app may draw an
+/// even shorter form without the repeated issuer (`domain::otpauth::compact_uri`) where room is short.
 pub fn otpauth_uri(issuer: &str, account: &str, secret_base32: &str) -> SecretString {
+    let issuer = percent_encode(issuer);
     SecretString::new(format!(
-        "otpauth://totp/{}:{}?secret={secret_base32}",
-        percent_encode(issuer),
+        "otpauth://totp/{issuer}:{}?secret={secret_base32}&issuer={issuer}",
         percent_encode(account)
     ))
 }
@@ -79,7 +77,10 @@ mod tests {
     #[test]
     fn uri_leaves_out_defaults_and_encodes_label() {
         let uri = otpauth_uri("Acme Co", "al:ice@example.com", "JBSWY3DPEHPK3PXP");
-        assert_eq!(uri.expose(), "otpauth://totp/Acme%20Co:al%3Aice%40example.com?secret=JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            uri.expose(),
+            "otpauth://totp/Acme%20Co:al%3Aice%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Acme%20Co"
+        );
         let uri = otpauth_uri("Acme Co", "alice@example.com", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
         let parsed = Totp::from_url(uri.expose()).unwrap();
         assert_eq!((parsed.issuer(), parsed.account_name()), (Some("Acme Co"), "alice@example.com"));

@@ -29,8 +29,9 @@ pub static T0: LazyLock<Instant> = LazyLock::new(Instant::now);
 pub const LONG_ACCOUNT: &str = "jonathan.q.public@example.test";
 pub const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
+/// As the server writes it (rule 1): the issuer in the label's prefix and in its own parameter.
 pub fn otpauth_uri() -> String {
-    format!("otpauth://totp/usercenter:jonathan.q.public%40example.test?secret={SECRET}")
+    format!("otpauth://totp/usercenter:jonathan.q.public%40example.test?secret={SECRET}&issuer=usercenter")
 }
 
 pub fn at(secs: u64) -> Now {
@@ -201,7 +202,10 @@ pub const USERNAME_64: &str = "alexandra.konstantinopoulou.vandenberg@research-l
 pub fn long_enrollment() -> Enrollment {
     let account = USERNAME_64.replace('@', "%40");
     Enrollment {
-        otpauth_uri: format!("otpauth://totp/Newcomer%20Platform:{account}?secret={SECRET}").into(),
+        otpauth_uri: format!(
+            "otpauth://totp/Newcomer%20Platform:{account}?secret={SECRET}&issuer=Newcomer%20Platform"
+        )
+        .into(),
         issuer: "Newcomer Platform".into(),
         account: USERNAME_64.into(),
         ..enrollment()

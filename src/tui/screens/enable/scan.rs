@@ -12,6 +12,7 @@ use ratatui::text::{Line, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::domain::Enrollment;
+use crate::domain::otpauth::compact_uri;
 use crate::tui::demo_phone::PhoneCode;
 use crate::tui::keys::{self, KeyBinding};
 use crate::tui::widgets::keyhints::KeyHints;
@@ -42,7 +43,11 @@ pub const APPS: [&str; 4] = ["Google Authenticator", "Authy", "LastPass Authenti
 #[derive(Debug)]
 pub struct ScanStep {
     pub enrollment: Enrollment,
+    /// The server's URI as a QR code.
     pub qr: Result<QrMatrix, QrError>,
+    /// The same key without the repeated issuer parameter ([`compact_uri`]): drawn only where the
+    /// server's does not fit (a long account on a small terminal).
+    pub compact: Option<QrMatrix>,
     pub inverted: bool,
     /// `k`: the key for typing by hand instead of the QR code.
     pub key_shown: bool,
@@ -68,8 +73,10 @@ pub enum ScanIntent {
 
 impl ScanStep {
     pub fn new(enrollment: Enrollment) -> Self {
-        let qr = QrMatrix::encode(enrollment.otpauth_uri.expose());
-        Self { enrollment, qr, inverted: false, key_shown: false }
+        let uri = enrollment.otpauth_uri.expose();
+        let qr = QrMatrix::encode(uri);
+        let compact = compact_uri(uri).and_then(|shorter| QrMatrix::encode(&shorter).ok());
+        Self { enrollment, qr, compact, inverted: false, key_shown: false }
     }
 
     pub fn on_key(&mut self, key: &KeyEvent) -> ScanIntent {
@@ -92,19 +99,31 @@ impl ScanStep {
         keys::resolve(KEYS, self.key_shown)
     }
 
-    /// Cells the QR code needs, quiet zone included.
-    pub fn qr_cells(&self) -> Option<(u16, u16)> {
-        self.qr.as_ref().ok().map(|m| m.cells(QUIET_ZONE))
+    /// The QR codes that may be drawn, the server's first.
+    fn codes(&self) -> impl Iterator<Item = &QrMatrix> {
+        self.qr.as_ref().ok().into_iter().chain(self.compact.as_ref())
+    }
+
+    /// The code to draw in `area` and how: the server's where it fits, else the compact one.
+    fn placed(&self, area: Rect) -> Option<(&QrMatrix, ScanLayout)> {
+        if self.key_shown {
+            return None;
+        }
+        self.codes().find_map(|matrix| {
+            let (w, h) = matrix.cells(QUIET_ZONE);
+            if area.width > w + SIDE_MIN_WIDTH && area.height >= h {
+                Some((matrix, ScanLayout::Beside))
+            } else if area.width >= w && area.height > h {
+                Some((matrix, ScanLayout::QrOnly))
+            } else {
+                None
+            }
+        })
     }
 
     /// The layout that fits `area`.
     pub fn layout(&self, area: Rect) -> ScanLayout {
-        match self.qr_cells() {
-            _ if self.key_shown => ScanLayout::KeyOnly,
-            Some((w, h)) if area.width > w + SIDE_MIN_WIDTH && area.height >= h => ScanLayout::Beside,
-            Some((w, h)) if area.width >= w && area.height > h => ScanLayout::QrOnly,
-            Some(_) | None => ScanLayout::KeyOnly,
-        }
+        self.placed(area).map_or(ScanLayout::KeyOnly, |(_, layout)| layout)
     }
 
     /// The manual-entry key in groups of four, four groups a line.
@@ -141,12 +160,10 @@ impl ScanStep {
     /// In the demo, `phone` is what its stand-in phone shows: said here too when the header is not shown.
     pub fn render(&self, area: Rect, buf: &mut Buffer, with_title: bool, phone: Option<&PhoneCode>) {
         let phone = phone.filter(|_| with_title);
-        match (&self.qr, self.layout(area)) {
-            (Ok(matrix), ScanLayout::Beside) => self.render_beside(matrix, area, buf, with_title, phone),
-            (Ok(matrix), ScanLayout::QrOnly) => self.render_qr_only(matrix, area, buf, phone),
-            (Ok(_) | Err(_), ScanLayout::Beside | ScanLayout::QrOnly | ScanLayout::KeyOnly) => {
-                self.render_key_only(area, buf);
-            }
+        match self.placed(area) {
+            Some((matrix, ScanLayout::Beside)) => self.render_beside(matrix, area, buf, with_title, phone),
+            Some((matrix, ScanLayout::QrOnly)) => self.render_qr_only(matrix, area, buf, phone),
+            Some((_, ScanLayout::KeyOnly)) | None => self.render_key_only(area, buf),
         }
     }
 
@@ -163,8 +180,10 @@ impl ScanStep {
         let side_width = (area.width - qr_width - 1).min(SIDE_MAX_WIDTH);
         let mut side = Text::from(self.side_text(with_title));
         if let Some(phone) = phone {
+            // Its own line: beside a version 6 code the text column is 34 characters wide.
             side.lines.push(Line::from(""));
-            side.lines.push(Line::from(format!("Demo, {}", phone.label())).bold());
+            side.lines.push(Line::from("Demo, no phone needed:").bold());
+            side.lines.push(Line::from(phone.label()).bold());
         }
         let side_rows = wrapped_height(&side.lines, side_width).min(area.height);
         let block = qr_width + 1 + side_width;
@@ -195,8 +214,10 @@ impl ScanStep {
         let mut lines = vec![Line::from("Step 2 of 4: Authenticator app").bold(), Line::from("")];
         match (&self.qr, self.key_shown) {
             (Ok(_), true) => lines.push(Line::from("Press k to show the QR code again.")),
-            (Ok(matrix), false) => {
-                let (w, h) = matrix.cells(QUIET_ZONE);
+            (Ok(full), false) => {
+                // The smallest code says how large the terminal must be.
+                let (w, h) =
+                    self.codes().map(|m| m.cells(QUIET_ZONE)).min().unwrap_or(full.cells(QUIET_ZONE));
                 // One more row for the line under the code.
                 lines.push(
                     Line::from(format!(
@@ -241,8 +262,9 @@ mod tests {
     use ratatui::buffer::Buffer;
     use ratatui::style::Color;
 
+    use crate::domain::otpauth::compact_uri;
     use crate::tui::testing::*;
-    use crate::tui::widgets::qr::{DARK, LIGHT, decode_buffer};
+    use crate::tui::widgets::qr::{DARK, LIGHT, QUIET_ZONE, QrMatrix, decode_buffer};
 
     #[test]
     fn scan_fits_and_decodes_at_80x24_with_a_30_character_account() {
@@ -289,13 +311,22 @@ mod tests {
     }
 
     /// The longest username `user add` allows, with a long issuer: the QR code decodes at 80x24 (the
-    /// app asked for 84x28 before).
+    /// app asked for 84x28 before). The server's URI is version 8 there (25 rows): the app draws the
+    /// same key without the repeated issuer parameter, which authenticators read the same.
     #[test]
     fn a_64_character_username_decodes_at_80x24() {
         let app = at_scan_with(long_enrollment());
         let terminal = render(&app, 80, 24);
-        let uri = long_enrollment().otpauth_uri.expose().to_owned();
+        let full = long_enrollment().otpauth_uri.expose().to_owned();
+        assert_eq!(QrMatrix::encode(&full).unwrap().cells(QUIET_ZONE).1, 27, "too tall for 24 rows");
+        let uri = compact_uri(&full).expect("a shorter form");
         assert_eq!(decode_buffer(terminal.backend().buffer()).as_deref(), Some(uri.as_str()));
+        let (read, expected) =
+            (totp_rs::Totp::from_url(&uri).unwrap(), totp_rs::Totp::from_url(&full).unwrap());
+        assert_eq!(
+            (read.issuer(), read.account_name(), read.secret()),
+            (expected.issuer(), expected.account_name(), expected.secret())
+        );
         let text = terminal.backend().to_string();
         assert!(text.contains("Newcomer Platform") && text.contains("JBSW Y3DP EHPK 3PXP"), "{text}");
         insta::assert_snapshot!(terminal.backend());
@@ -307,7 +338,7 @@ mod tests {
     fn a_narrow_terminal_gets_the_qr_only_view() {
         let app = at_scan_with(long_enrollment());
         let terminal = render(&app, 60, 24);
-        let uri = long_enrollment().otpauth_uri.expose().to_owned();
+        let uri = compact_uri(long_enrollment().otpauth_uri.expose()).expect("a shorter form");
         assert_eq!(decode_buffer(terminal.backend().buffer()).as_deref(), Some(uri.as_str()));
         let text = terminal.backend().to_string();
         assert!(text.contains("Enter after scanning") && text.contains("k type the key instead"), "{text}");
