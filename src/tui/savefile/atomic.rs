@@ -43,7 +43,9 @@ pub fn save(path: &Path, contents: &str, overwrite: bool) -> Result<PathBuf, Sav
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
     // Dropping `tmp` on any error below removes the temporary file.
-    let mut tmp = builder.tempfile_in(dir).map_err(|e| classify_in(&e, &path, dir))?;
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| virtual_file_system(dir).unwrap_or_else(|| classify_in(&e, &path, dir)))?;
     #[cfg(unix)]
     {
         // The umask cannot widen 0600, but make the mode exact whatever it is.
@@ -62,6 +64,36 @@ pub fn save(path: &Path, contents: &str, overwrite: bool) -> Result<PathBuf, Sav
         let _ = dir.sync_all();
     }
     Ok(path)
+}
+
+/// The folder is on a kernel's virtual file system, where creating a file fails with a misleading
+/// "not found" (`/proc`) or "permission denied" (`/sys`, even for root).
+#[cfg(target_os = "linux")]
+fn virtual_file_system(dir: &Path) -> Option<SaveError> {
+    // The magic numbers of statfs(2).
+    const PROC: i64 = 0x9fa0;
+    const SYSFS: i64 = 0x6265_6572;
+    const CGROUP: i64 = 0x0027_e0eb;
+    const CGROUP2: i64 = 0x6367_7270;
+    const DEBUGFS: i64 = 0x6462_6720;
+    const SECURITYFS: i64 = 0x7363_6673;
+    let stat = rustix::fs::statfs(dir).ok()?;
+    // `f_type`'s width differs between architectures (i64 on x86_64).
+    #[allow(clippy::useless_conversion)]
+    let kind = match i64::from(stat.f_type) {
+        PROC => "proc",
+        SYSFS => "sysfs",
+        CGROUP | CGROUP2 => "cgroup",
+        DEBUGFS => "debugfs",
+        SECURITYFS => "securityfs",
+        _ => return None,
+    };
+    Some(SaveError::VirtualFileSystem { dir: dir.to_path_buf(), kind })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn virtual_file_system(_dir: &Path) -> Option<SaveError> {
+    None
 }
 
 /// Maps an I/O error on `path` to what the user can act on.
@@ -104,6 +136,23 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.ends_with(".tmp"))
             .collect()
+    }
+
+    /// Saving under /proc said "the folder /proc does not exist", and under /sys "permission denied"
+    /// (also as root): the real cause is a virtual file system.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_virtual_file_system_is_named_as_such() {
+        for (path, kind) in
+            [("/proc/codes.txt", "proc"), ("/proc/self/codes.txt", "proc"), ("/sys/codes.txt", "sysfs")]
+        {
+            let error = save(Path::new(path), "x", false).unwrap_err();
+            assert!(
+                matches!(&error, SaveError::VirtualFileSystem { kind: k, .. } if *k == kind),
+                "{path}: {error:?}"
+            );
+            assert!(error.to_string().contains("cannot hold files"), "{error}");
+        }
     }
 
     #[test]
@@ -196,17 +245,15 @@ mod tests {
         let locked = dir.path().join("locked");
         fs::create_dir(&locked).unwrap();
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).unwrap();
-        let mut path = locked.join("codes.txt");
-        let mut result = save(&path, "x", false);
+        let path = locked.join("codes.txt");
+        let result = save(&path, "x", false);
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
         if result.is_ok() {
-            // Root ignores the mode bits; sysfs refuses to create files even for root (EACCES).
-            path = PathBuf::from("/sys/usercenter-codes.txt");
-            result = save(&path, "x", false);
-            if let Err(SaveError::ReadOnly(p)) = &result {
-                eprintln!("skipped: running as root and /sys is read-only here ({})", p.display());
-                return;
-            }
+            // Root ignores the mode bits, and /sys (which refuses even root) is now named for what it
+            // is (a_virtual_file_system_is_named_as_such); every_error_kind_maps_to_a_variant still
+            // maps EACCES to this error.
+            eprintln!("skipped: running as root, which may write to {}", locked.display());
+            return;
         }
         let err = result.unwrap_err();
         assert_eq!(err, SaveError::PermissionDenied(path.clone()));

@@ -28,6 +28,11 @@ pub enum SaveError {
     ReadOnly(PathBuf),
     #[error("cannot write {0}: no space left on the device; free some space or choose another disk")]
     NoSpace(PathBuf),
+    /// A kernel's virtual file system (`/proc`, `/sys`), where files cannot be created.
+    #[error(
+        "{dir} is the kernel's {kind} file system, which cannot hold files; choose a folder such as your home folder"
+    )]
+    VirtualFileSystem { dir: PathBuf, kind: &'static str },
     #[error("cannot write {path}: {message}")]
     Other { path: PathBuf, message: String },
 }
@@ -44,6 +49,7 @@ impl SaveError {
             | SaveError::PermissionDenied(p)
             | SaveError::ReadOnly(p)
             | SaveError::NoSpace(p)
+            | SaveError::VirtualFileSystem { dir: p, .. }
             | SaveError::Other { path: p, .. } => Some(p),
         }
     }
