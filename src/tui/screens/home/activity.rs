@@ -193,8 +193,7 @@ impl Page for ActivityPage {
                 self.load(false, cx);
                 Open::Acted
             }
-            Load::Loading { older: false, .. } => Open::Nothing,
-            Load::Loading { older: true, .. } | Load::Loaded | Load::Failed { older: true, .. } => {
+            Load::Loading { .. } | Load::Loaded | Load::Failed { older: true, .. } => {
                 if self.events.is_empty() { Open::Nothing } else { Open::Focus }
             }
         }
@@ -246,6 +245,11 @@ impl Page for ActivityPage {
             Line::from("Newest first.")
         }];
         lines.push(Line::from(""));
+        if let (Load::Failed { error, older: false }, false) = (&self.load, self.events.is_empty()) {
+            lines.push(
+                Notice::error(format!("Could not reload: {} (Enter tries again)", error_text(error))).line(),
+            );
+        }
         if self.events.is_empty() {
             lines.push(match &self.load {
                 Load::NotYet | Load::Loading { .. } => {
