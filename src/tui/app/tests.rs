@@ -492,7 +492,22 @@ fn every_screen_survives_tiny_and_odd_sizes() {
     let mut second_factor = app();
     submit_login(&mut second_factor, "alice", "pw");
     reply(&mut second_factor, Reply::Login(Ok(LoginResponse::SecondFactorRequired(challenge()))));
+    let mut activity = signed_in(me(true, 1));
+    go_to(&mut activity, "Activity");
+    reply(&mut activity, Reply::Events(Ok(quiet_history())));
+    press(&mut activity, KeyCode::Enter);
+    let mut sessions = signed_in(me(true, 1));
+    go_to(&mut sessions, "Sessions");
+    reply(&mut sessions, Reply::Sessions(Ok(three_sessions())));
+    press(&mut sessions, KeyCode::Enter);
+    press(&mut sessions, KeyCode::Char('o'));
+    let mut leaving_the_required_setup = required_setup();
+    press(&mut leaving_the_required_setup, KeyCode::Esc);
     let apps = [
+        activity,
+        sessions,
+        required_setup(),
+        leaving_the_required_setup,
         app(),
         demo_app(),
         signed_in(me(true, 1)),

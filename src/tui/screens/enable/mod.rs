@@ -25,6 +25,7 @@ use crate::tui::app::msg::{Answer, ApiCall, Cleanup, Reply, RequestId};
 use crate::tui::keys::{self, Key, KeyBinding};
 use crate::tui::notice::Notice;
 use crate::tui::screen::{Activity, Chrome, Cx, Screen, Session, Transition, Ui, unasked};
+use crate::tui::text::fit;
 use crate::tui::widgets::popup::Popup;
 use crate::tui::widgets::stepbar::StepBar;
 
@@ -49,7 +50,7 @@ pub const LEAVE_KEYS: &[KeyBinding] = &[
 ];
 
 /// Said above every step of the setup the workspace requires.
-pub const REQUIRED_BANNER: &str = "Your organisation requires two-factor authentication for every account.";
+pub const REQUIRED_BANNER: &str = "Your organisation requires two-factor authentication.";
 
 /// Asked when Esc would leave the setup the workspace requires.
 pub const LEAVE_QUESTION: &str = "Log out? y logs out · n keeps setting up · q quits";
@@ -421,11 +422,11 @@ impl EnableWizard {
             Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Fill(1)]).areas(area);
         StepBar { steps: &STEPS, current: self.step_index() }.render(bar, buf);
         if self.need == Need::Required {
-            Line::from(vec![
+            let line = Line::from(vec![
                 Span::raw(" "),
                 Span::styled(format!("! {REQUIRED_BANNER}"), Style::new().yellow().bold()),
-            ])
-            .render(banner, buf);
+            ]);
+            fit(line, banner.width).render(banner, buf);
         }
         match &self.step {
             Step::Password(form) => password::render(form, self.need, &self.notices, body, buf, ui),
