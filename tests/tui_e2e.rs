@@ -92,12 +92,17 @@ fn wait_for_security(app: &PtyApp, status: &str) -> String {
     )
 }
 
+/// The user center's sidebar, top to bottom.
+const SIDEBAR: [&str; 5] = ["Profile", "Security", "Activity", "Sessions", "Log out"];
+
+/// Down the sidebar to Log out, each step seen on the screen before the next (a key sent before the
+/// last one was drawn would go one entry too far).
 fn log_out(app: &mut PtyApp) {
-    for _ in 0..3 {
-        if app.screen().contains("› Log out") {
-            break;
-        }
+    let screen = app.wait_for("┌ User");
+    let at = SIDEBAR.iter().position(|page| screen.contains(&format!("› {page} "))).unwrap_or_default();
+    for page in &SIDEBAR[at + 1..] {
         app.send(KEY_DOWN);
+        app.wait_for(&format!("› {page} "));
     }
     app.wait_for("Press Enter to log out.");
     app.send(KEY_ENTER);

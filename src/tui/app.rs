@@ -126,10 +126,12 @@ pub enum SignedOutRoute {
         username: String,
         challenge: Challenge,
     },
-    /// The account is loaded: the user center opens, `notice` on top.
+    /// The account is loaded: the user center opens, `notices` on top; or, when the workspace requires
+    /// 2FA and the account has none, its setup, which only logging out or quitting leaves.
     SignedIn {
         session: Session,
-        notice: Option<Notice>,
+        notices: Vec<Notice>,
+        setup_required: bool,
     },
 }
 
@@ -141,6 +143,9 @@ pub enum SignedInRoute {
         notice: Option<Notice>,
         refresh: bool,
     },
+    /// Two-factor authentication was just turned on or off: the user center, `notice` on top, offers to
+    /// sign out the other sessions.
+    FactorChanged(Notice),
     Enable,
     Regenerate(RegenReason),
     Disable,
@@ -160,8 +165,13 @@ fn route_signed_out(route: SignedOutRoute, config: &Config) -> Account {
         SignedOutRoute::SecondFactor { username, challenge } => {
             Account::SignedOut(Box::new(SecondFactorScreen::new(&username, challenge)))
         }
-        SignedOutRoute::SignedIn { session, notice } => {
-            Account::SignedIn { session, screen: Box::new(HomeScreen::new(notice)) }
+        SignedOutRoute::SignedIn { session, notices, setup_required } => {
+            let screen: SignedInScreen = if setup_required {
+                Box::new(EnableWizard::required(notices))
+            } else {
+                Box::new(HomeScreen::new(notices))
+            };
+            Account::SignedIn { session, screen }
         }
     }
 }
@@ -176,12 +186,13 @@ enum Leads {
 fn route_signed_in(route: SignedInRoute, config: &Config, cx: &mut Cx<'_, Session>) -> Leads {
     Leads::Screen(match route {
         SignedInRoute::Home { notice, refresh } => {
-            let mut home = HomeScreen::new(notice);
+            let mut home = HomeScreen::new(notice.into_iter().collect());
             if refresh {
                 home.refresh(cx);
             }
             Box::new(home)
         }
+        SignedInRoute::FactorChanged(notice) => Box::new(HomeScreen::after_factor_change(notice, cx)),
         SignedInRoute::Enable => Box::new(EnableWizard::new()),
         SignedInRoute::Regenerate(reason) => Box::new(RegenerateScreen::new(reason, config.issuer())),
         SignedInRoute::Disable => Box::new(DisableScreen::new()),
@@ -279,6 +290,16 @@ impl App {
 
     fn quit(&self) -> Effect {
         Effect::Quit(self.account.cleanup())
+    }
+
+    /// The workspace requires 2FA and this account has none (the policy changed while signed in): its
+    /// setup, whatever was showing.
+    fn setup_required(&mut self) {
+        if let Account::SignedIn { session, screen } = &mut self.account {
+            session.me.policy.two_factor_required = true;
+            self.overlay = None;
+            *screen = Box::new(EnableWizard::required(Vec::new()));
+        }
     }
 
     /// The server no longer knows the session: back to sign-in, whatever was showing.

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod clipboard;
 pub mod demo_phone;
+pub mod history;
 pub mod keys;
 pub mod notice;
 pub mod request;

@@ -356,6 +356,14 @@ async fn call_api(client: &ApiClient, call: ApiCall) -> Reply {
             Reply::Regenerated(client.regenerate_backup_codes(&token, &password).await)
         }
         ApiCall::Disable { token, password } => Reply::Disabled(client.disable(&token, &password).await),
+        ApiCall::LoadEvents { token, query } => Reply::Events(client.events(&token, query).await),
+        ApiCall::LoadSessions { token } => Reply::Sessions(client.sessions(&token).await),
+        ApiCall::RevokeSession { token, id } => {
+            Reply::SessionRevoked(client.revoke_session(&token, &id).await)
+        }
+        ApiCall::RevokeOtherSessions { token } => {
+            Reply::OthersRevoked(client.revoke_other_sessions(&token).await)
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use super::app::msg::{Answer, ApiCall, Cleanup, Effect, Reply, RequestId, RequestIds, SaveRequest, Work};
+use super::history::LastVisit;
 use super::keys::Key;
 use super::request::{ErrorClass, classify};
 use crate::client::ClientError;
@@ -42,6 +43,8 @@ pub enum Transition<R> {
 pub struct Session {
     pub token: SecretString,
     pub me: Me,
+    /// Where "since your previous sign-in" begins, learnt at sign-in.
+    pub last_visit: LastVisit,
 }
 
 /// Whether the app draws its header above the screen and its key hints below it.
@@ -63,6 +66,8 @@ pub struct Ui<'a> {
     pub chrome: Chrome,
     /// Times are shown in it, named.
     pub time_zone: &'a jiff::tz::TimeZone,
+    /// The wall clock as the last message told it, for "3 min ago"; render never reads the clock.
+    pub now: Option<time::OffsetDateTime>,
     /// In the demo, what its stand-in phone shows now.
     pub phone: Option<&'a crate::tui::demo_phone::PhoneCode>,
 }

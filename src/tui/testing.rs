@@ -15,8 +15,8 @@ use super::app::msg::{Answer, ApiCall, Effect, Msg, Now, Reply, Work};
 use super::screens::home::HomeScreen;
 use super::screens::login::LoginScreen;
 use crate::domain::{
-    Challenge, ConfirmResponse, Enrollment, Health, LoginResponse, Me, SecondFactorMethod, SecretString,
-    Session, TwoFactorStatus,
+    Challenge, ConfirmResponse, Enrollment, Event, EventKind, EventsPage, Health, LoginResponse, Me,
+    SecondFactorMethod, SecretString, Session, SessionInfo, SessionList, SignInMethod, TwoFactorStatus,
 };
 
 pub const URL: &str = "http://127.0.0.1:8080";
@@ -170,15 +170,79 @@ pub fn submit_login(app: &mut App, username: &str, password: &str) -> Option<Eff
     press(app, KeyCode::Enter)
 }
 
-/// Signed in (2FA off or on, as `me` says) and on the user center.
+/// Signed in (2FA off or on, as `me` says) and on the user center, nothing new since the last visit.
 pub fn signed_in(me: Me) -> App {
+    signed_in_after(me, quiet_history())
+}
+
+/// Signed in, the sign-in having read `history` (the newest events, newest first).
+pub fn signed_in_after(me: Me, history: EventsPage) -> App {
     let mut app = app();
     submit_login(&mut app, "alice", "pw");
     let effect = reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
     assert_eq!(api(effect), Some(ApiCall::LoadMe { token: "token-1".into() }));
-    reply(&mut app, Reply::Me(Ok(me)));
+    let effect = reply(&mut app, Reply::Me(Ok(me)));
+    assert!(matches!(api(effect), Some(ApiCall::LoadEvents { .. })), "the sign-in reads the newest events");
+    reply(&mut app, Reply::Events(Ok(history)));
     assert!(app.screen::<HomeScreen>().is_some());
     app
+}
+
+/// Moves down the user center's sidebar to the page labelled `label`; returns the effect of the last
+/// step (a page of the server's data loads when shown).
+pub fn go_to(app: &mut App, label: &str) -> Option<Effect> {
+    let mut effect = None;
+    for _ in 0..8 {
+        if screen_text(app).contains(&format!("› {label} ")) {
+            return effect;
+        }
+        effect = press(app, KeyCode::Down);
+    }
+    panic!("no page {label:?} in the sidebar:\n{}", screen_text(app));
+}
+
+/// An event `minutes` before [`WALL`].
+pub fn event(id: i64, kind: EventKind, minutes: i64, address: Option<&str>) -> Event {
+    Event {
+        id,
+        kind,
+        at: WALL - time::Duration::minutes(minutes),
+        address: address.map(str::to_owned),
+        user_agent: Some("usercenter/0.1.0".into()),
+    }
+}
+
+pub fn signed_in_event(id: i64, minutes: i64) -> Event {
+    event(id, EventKind::SignIn { method: SignInMethod::Totp }, minutes, Some("192.0.2.10"))
+}
+
+/// This sign-in, and the previous one a day ago: nothing to say.
+pub fn quiet_history() -> EventsPage {
+    EventsPage { events: vec![signed_in_event(11, 0), signed_in_event(10, 24 * 60)], next_before: None }
+}
+
+/// A session of the account, last seen `minutes` ago.
+pub fn session_info(id: &str, current: bool, address: &str, minutes: i64) -> SessionInfo {
+    SessionInfo {
+        id: id.into(),
+        created_at: WALL - time::Duration::minutes(minutes + 90),
+        last_seen_at: WALL - time::Duration::minutes(minutes),
+        expires_at: WALL + time::Duration::hours(12),
+        address: Some(address.into()),
+        user_agent: Some("usercenter/0.1.0".into()),
+        current,
+    }
+}
+
+/// This session and two others.
+pub fn three_sessions() -> SessionList {
+    SessionList {
+        sessions: vec![
+            session_info("s-phone", false, "198.51.100.4", 3 * 60),
+            session_info("s-this", true, "192.0.2.10", 0),
+            session_info("s-laptop", false, "203.0.113.7", 12),
+        ],
+    }
 }
 
 /// In the enable wizard, at the Scan step with [`enrollment`].
@@ -234,4 +298,34 @@ pub fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
 /// The 80x24 screen as text, for `contains` checks.
 pub fn screen_text(app: &App) -> String {
     render(app, 80, 24).backend().to_string()
+}
+
+/// The workspace requires 2FA; the account has none.
+pub fn me_required() -> Me {
+    Me { policy: crate::domain::Policy { two_factor_required: true }, ..me(false, 0) }
+}
+
+/// Signed in to an account that must set up 2FA: the login answered `two_factor_setup_required`, and
+/// the sign-in read `history`.
+pub fn required_setup_after(history: EventsPage) -> App {
+    let mut app = app();
+    submit_login(&mut app, "alice", "pw");
+    let effect = reply(&mut app, Reply::Login(Ok(LoginResponse::TwoFactorSetupRequired(session(None)))));
+    assert_eq!(api(effect), Some(ApiCall::LoadMe { token: "token-1".into() }));
+    let effect = reply(&mut app, Reply::Me(Ok(me_required())));
+    assert!(
+        matches!(api(effect), Some(ApiCall::LoadEvents { .. })),
+        "GET /v1/me/events: the setup token may"
+    );
+    reply(&mut app, Reply::Events(Ok(history)));
+    app
+}
+
+/// A new account's first sign-in, straight into the setup the workspace requires.
+pub fn required_setup() -> App {
+    let first = EventsPage {
+        events: vec![event(1, EventKind::SignIn { method: SignInMethod::Password }, 0, Some("192.0.2.10"))],
+        next_before: None,
+    };
+    required_setup_after(first)
 }

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use crate::client::ClientError;
 use crate::domain::{
-    self, BackupCodesResponse, ConfirmResponse, DisableResponse, Enrollment, Health, LoginResponse, Me,
-    SecondFactorInput, SecretString, VerificationCode,
+    self, BackupCodesResponse, ConfirmResponse, DisableResponse, Enrollment, EventsPage, EventsQuery, Health,
+    LoginResponse, Me, RevokedSessions, SecondFactorInput, SecretString, SessionList, VerificationCode,
 };
 use crate::tui::clipboard::{CopyError, CopyMethod};
 use crate::tui::savefile::SaveError;
@@ -80,6 +80,10 @@ pub enum Reply {
     EnrollmentCancelled(Result<(), ClientError>),
     Regenerated(Result<BackupCodesResponse, ClientError>),
     Disabled(Result<DisableResponse, ClientError>),
+    Events(Result<EventsPage, ClientError>),
+    Sessions(Result<SessionList, ClientError>),
+    SessionRevoked(Result<(), ClientError>),
+    OthersRevoked(Result<RevokedSessions, ClientError>),
     Copied(Result<CopyMethod, CopyError>),
     Saved(Result<PathBuf, SaveError>),
 }
@@ -92,11 +96,14 @@ impl Reply {
             Reply::Login(r) => r.as_ref().err(),
             Reply::SecondFactor(r) => r.as_ref().err(),
             Reply::Me(r) => r.as_ref().err(),
-            Reply::Logout(r) | Reply::EnrollmentCancelled(r) => r.as_ref().err(),
+            Reply::Logout(r) | Reply::EnrollmentCancelled(r) | Reply::SessionRevoked(r) => r.as_ref().err(),
             Reply::EnrollmentStarted(r) => r.as_ref().err(),
             Reply::Confirmed(r) => r.as_ref().err(),
             Reply::Regenerated(r) => r.as_ref().err(),
             Reply::Disabled(r) => r.as_ref().err(),
+            Reply::Events(r) => r.as_ref().err(),
+            Reply::Sessions(r) => r.as_ref().err(),
+            Reply::OthersRevoked(r) => r.as_ref().err(),
             Reply::Copied(_) | Reply::Saved(_) => None,
         }
     }
@@ -137,15 +144,55 @@ pub struct SaveRequest {
 #[derive(Debug, PartialEq, Eq)]
 pub enum ApiCall {
     CheckHealth,
-    Login { username: String, password: SecretString },
-    SecondFactor { challenge: SecretString, input: SecondFactorInput },
-    LoadMe { token: SecretString },
-    Logout { token: SecretString },
-    StartEnrollment { token: SecretString, password: SecretString },
-    ConfirmEnrollment { token: SecretString, code: VerificationCode },
-    CancelEnrollment { token: SecretString },
-    RegenerateCodes { token: SecretString, password: SecretString },
-    Disable { token: SecretString, password: SecretString },
+    Login {
+        username: String,
+        password: SecretString,
+    },
+    SecondFactor {
+        challenge: SecretString,
+        input: SecondFactorInput,
+    },
+    LoadMe {
+        token: SecretString,
+    },
+    Logout {
+        token: SecretString,
+    },
+    StartEnrollment {
+        token: SecretString,
+        password: SecretString,
+    },
+    ConfirmEnrollment {
+        token: SecretString,
+        code: VerificationCode,
+    },
+    CancelEnrollment {
+        token: SecretString,
+    },
+    RegenerateCodes {
+        token: SecretString,
+        password: SecretString,
+    },
+    Disable {
+        token: SecretString,
+        password: SecretString,
+    },
+    /// One page of the account's security events, answered by `Reply::Events`.
+    LoadEvents {
+        token: SecretString,
+        query: EventsQuery,
+    },
+    LoadSessions {
+        token: SecretString,
+    },
+    /// Ends one session by its id (not its token): `Reply::SessionRevoked`.
+    RevokeSession {
+        token: SecretString,
+        id: String,
+    },
+    RevokeOtherSessions {
+        token: SecretString,
+    },
 }
 
 /// What quitting tidies up on the server, best effort: end the session, cancel a setup in progress.
@@ -179,6 +226,10 @@ impl ApiCall {
             ApiCall::CancelEnrollment { .. } => "cancel_enrollment",
             ApiCall::RegenerateCodes { .. } => "regenerate_codes",
             ApiCall::Disable { .. } => "disable",
+            ApiCall::LoadEvents { .. } => "load_events",
+            ApiCall::LoadSessions { .. } => "load_sessions",
+            ApiCall::RevokeSession { .. } => "revoke_session",
+            ApiCall::RevokeOtherSessions { .. } => "revoke_other_sessions",
         }
     }
 }

@@ -5,7 +5,9 @@ use crossterm::event::KeyCode;
 use super::msg::{Answer, ApiCall, Cleanup, Effect, Msg, Reply, SaveRequest, Work};
 use super::*;
 use crate::client::ClientError;
-use crate::domain::{BackupCodesResponse, DisableResponse, Health, LoginResponse, Me, SecondFactorInput};
+use crate::domain::{
+    BackupCodesResponse, DisableResponse, EventsQuery, Health, LoginResponse, Me, SecondFactorInput,
+};
 use crate::tui::clipboard::{CopyMethod, Osc52Route};
 use crate::tui::savefile::SaveError;
 use crate::tui::screens::connect::{ConnectScreen, ConnectState};
@@ -43,7 +45,15 @@ fn login_without_2fa_sends_once_and_opens_the_user_center() {
     assert_eq!(app.tick_interval(), Some(SPINNER_TICK));
     let effect = reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
     assert_eq!(api(effect), Some(ApiCall::LoadMe { token: "token-1".into() }));
-    reply(&mut app, Reply::Me(Ok(me(false, 0))));
+    let effect = reply(&mut app, Reply::Me(Ok(me(false, 0))));
+    let query = EventsQuery { limit: Some(100), before: None };
+    assert_eq!(
+        api(effect),
+        Some(ApiCall::LoadEvents { token: "token-1".into(), query }),
+        "what happened since"
+    );
+    assert_eq!(app.tick_interval(), Some(SPINNER_TICK), "still signing in");
+    reply(&mut app, Reply::Events(Ok(quiet_history())));
     assert!(app.screen::<HomeScreen>().is_some());
     assert!(screen_text(&app).contains("Enable two-factor authentication"));
     assert_eq!(app.tick_interval(), None);
@@ -105,9 +115,12 @@ fn login_with_a_backup_code_reports_codes_left() {
     let effect = reply(&mut app, Reply::SecondFactor(Ok(session(Some(2)))));
     assert_eq!(api(effect), Some(ApiCall::LoadMe { token: "token-1".into() }));
     reply(&mut app, Reply::Me(Ok(me(true, 2))));
+    reply(&mut app, Reply::Events(Ok(quiet_history())));
     let text = screen_text(&app);
-    assert!(text.contains("2 backup codes left"), "{text}");
-    assert!(text.contains("Generate new ones"), "{text}");
+    assert!(text.contains("You signed in with a backup code: only 2 backup codes"), "{text}");
+    assert!(text.contains("Press g to generate new ones"), "{text}");
+    assert_eq!(api(press(&mut app, KeyCode::Char('g'))), None, "g offered, and it works");
+    assert!(app.screen::<RegenerateScreen>().is_some());
 }
 
 #[test]
@@ -407,7 +420,7 @@ fn disable_asks_for_confirmation() {
 #[test]
 fn logout_returns_to_sign_in() {
     let mut app = signed_in(me(false, 0));
-    press(&mut app, KeyCode::Down);
+    go_to(&mut app, "Log out");
     let effect = press(&mut app, KeyCode::Enter);
     assert_eq!(api(effect), Some(ApiCall::Logout { token: "token-1".into() }));
     assert_eq!(press(&mut app, KeyCode::Enter), None);
@@ -479,7 +492,22 @@ fn every_screen_survives_tiny_and_odd_sizes() {
     let mut second_factor = app();
     submit_login(&mut second_factor, "alice", "pw");
     reply(&mut second_factor, Reply::Login(Ok(LoginResponse::SecondFactorRequired(challenge()))));
+    let mut activity = signed_in(me(true, 1));
+    go_to(&mut activity, "Activity");
+    reply(&mut activity, Reply::Events(Ok(quiet_history())));
+    press(&mut activity, KeyCode::Enter);
+    let mut sessions = signed_in(me(true, 1));
+    go_to(&mut sessions, "Sessions");
+    reply(&mut sessions, Reply::Sessions(Ok(three_sessions())));
+    press(&mut sessions, KeyCode::Enter);
+    press(&mut sessions, KeyCode::Char('o'));
+    let mut leaving_the_required_setup = required_setup();
+    press(&mut leaving_the_required_setup, KeyCode::Esc);
     let apps = [
+        activity,
+        sessions,
+        required_setup(),
+        leaving_the_required_setup,
         app(),
         demo_app(),
         signed_in(me(true, 1)),
@@ -584,7 +612,7 @@ fn a_notice_stays_on_its_page() {
     reply(&mut app, Reply::Saved(Ok("/home/alice/codes.txt".into())));
     press(&mut app, KeyCode::Esc);
     assert!(screen_text(&app).contains("New backup codes are active"));
-    press(&mut app, KeyCode::Down);
+    go_to(&mut app, "Log out");
     let text = screen_text(&app);
     assert!(text.contains("Press Enter to log out.") && !text.contains("New backup codes"), "{text}");
     insta::assert_snapshot!("log_out_without_the_notice_of_another_page", render(&app, 80, 24).backend());
@@ -612,7 +640,8 @@ fn the_remembered_username_is_offered_and_a_sign_in_remembers_it() {
     let effect = press(&mut app, KeyCode::Enter);
     assert_eq!(api(effect), Some(ApiCall::Login { username: "carol".into(), password: "pw".into() }));
     reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
-    let effect = reply(&mut app, Reply::Me(Ok(Me { username: "carol".into(), ..me(false, 0) })));
+    reply(&mut app, Reply::Me(Ok(Me { username: "carol".into(), ..me(false, 0) })));
+    let effect = reply(&mut app, Reply::Events(Ok(quiet_history())));
     assert_eq!(effect, Some(Effect::RememberUsername("carol".into())), "the name, never the password");
 }
 
@@ -621,7 +650,8 @@ fn the_demo_remembers_nothing() {
     let mut app = demo_app();
     press(&mut app, KeyCode::Enter);
     reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
-    assert_eq!(reply(&mut app, Reply::Me(Ok(me(false, 0)))), None);
+    reply(&mut app, Reply::Me(Ok(me(false, 0))));
+    assert_eq!(reply(&mut app, Reply::Events(Ok(quiet_history()))), None);
 }
 
 #[test]
@@ -656,7 +686,7 @@ fn ctrl_z_suspends_from_anywhere() {
 fn j_and_k_move_where_the_arrows_move() {
     let mut app = signed_in(me(true, 10));
     press(&mut app, KeyCode::Char('j'));
-    assert!(screen_text(&app).contains("Press Enter to log out."));
+    assert!(screen_text(&app).contains("┌ Activity"));
     press(&mut app, KeyCode::Char('k'));
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('j'));
@@ -686,6 +716,7 @@ fn demo_at_scan() -> App {
     press(&mut app, KeyCode::Enter);
     reply(&mut app, Reply::Login(Ok(LoginResponse::Authenticated(session(None)))));
     reply(&mut app, Reply::Me(Ok(Me { username: "demo".into(), ..me(false, 0) })));
+    reply(&mut app, Reply::Events(Ok(quiet_history())));
     press(&mut app, KeyCode::Char('e'));
     type_text(&mut app, "demo-password");
     press(&mut app, KeyCode::Enter);
@@ -713,4 +744,28 @@ fn the_demo_has_a_stand_in_phone_the_normal_app_does_not() {
     let app = at_scan();
     assert!(!screen_text(&app).contains("stand-in phone"), "never in the normal app");
     assert_eq!(app.tick_interval(), None);
+}
+
+/// The policy came on while signed in without 2FA: any refused request leads to the required setup.
+#[test]
+fn a_403_two_factor_setup_required_leads_to_the_required_setup() {
+    let mut app = signed_in(me(false, 0));
+    go_to(&mut app, "Sessions");
+    reply(&mut app, Reply::Sessions(Err(ClientError::TwoFactorSetupRequired)));
+    let wizard = app.screen::<EnableWizard>().expect("the required setup");
+    assert_eq!(wizard.need, crate::tui::screens::enable::Need::Required);
+    assert!(screen_text(&app).contains(crate::tui::screens::enable::REQUIRED_BANNER));
+    press(&mut app, KeyCode::Esc);
+    assert!(app.screen::<HomeScreen>().is_none(), "Esc asks, it does not lead to the user center");
+}
+
+#[test]
+fn a_setup_required_login_then_a_lost_session() {
+    let mut app = app();
+    submit_login(&mut app, "alice", "pw");
+    reply(&mut app, Reply::Login(Ok(LoginResponse::TwoFactorSetupRequired(session(None)))));
+    reply(&mut app, Reply::Me(Ok(me_required())));
+    reply(&mut app, Reply::Events(Err(ClientError::Unauthorized)));
+    assert!(app.screen::<LoginScreen>().is_some(), "the new token was refused at once");
+    assert!(screen_text(&app).contains("Your session has ended"));
 }

@@ -167,6 +167,12 @@ impl App {
             self.session_ended();
             return None;
         }
+        if matches!(answer.reply.api_error(), Some(ClientError::TwoFactorSetupRequired))
+            && self.is_signed_in()
+        {
+            self.setup_required();
+            return None;
+        }
         if let Some(Overlay::Unreachable(dialog)) = &mut self.overlay
             && dialog.awaits(answer.id)
         {

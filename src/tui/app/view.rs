@@ -95,6 +95,7 @@ impl Widget for &App {
             api_url: &self.config.api_url,
             chrome,
             time_zone: &self.config.time_zone,
+            now: self.config.wall,
             phone: phone.as_ref(),
         };
         match chrome {

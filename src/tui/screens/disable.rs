@@ -7,6 +7,7 @@ use ratatui::style::Stylize;
 use ratatui::text::Line;
 
 use super::password_form::{FormIntent, PasswordForm, render_password_panel_with};
+use crate::client::ClientError;
 use crate::domain::SecretString;
 use crate::tui::app::SignedInRoute;
 use crate::tui::app::msg::{Answer, ApiCall, Reply, RequestId};
@@ -115,7 +116,13 @@ impl Screen for DisableScreen {
                 two_factor.enabled = false;
                 two_factor.enabled_at = None;
                 two_factor.backup_codes_remaining = 0;
-                let notice = Some(Notice::success("Two-factor authentication is off."));
+                let notice = Notice::success("Two-factor authentication is off.");
+                Transition::Go(SignedInRoute::FactorChanged(notice))
+            }
+            // The workspace began to require it since the account was loaded.
+            Reply::Disabled(Err(ClientError::TwoFactorRequired)) => {
+                cx.account.me.policy.two_factor_required = true;
+                let notice = Some(Notice::error(ClientError::TwoFactorRequired.to_string()));
                 Transition::Go(SignedInRoute::Home { notice, refresh: true })
             }
             Reply::Disabled(Err(error)) => {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::password_form::PASSWORD_MAX_CHARS;
-use super::sign_in::SignInPhase;
+use super::sign_in::{Access, SignInPhase};
 use crate::client::ClientError;
 use crate::domain::LoginResponse;
 use crate::tui::DemoAccount;
@@ -190,7 +190,12 @@ impl Screen for LoginScreen {
         let Answer { reply, now, .. } = answer;
         match reply {
             Reply::Login(Ok(LoginResponse::Authenticated(session))) => {
-                self.sign_in.opened(session, None, cx);
+                self.sign_in.opened(session, Access::Full, cx);
+                Transition::Stay
+            }
+            // The workspace requires 2FA and the account has none: straight into its setup.
+            Reply::Login(Ok(LoginResponse::TwoFactorSetupRequired(session))) => {
+                self.sign_in.opened(session, Access::SetupOnly, cx);
                 Transition::Stay
             }
             Reply::Login(Ok(LoginResponse::SecondFactorRequired(challenge))) => {
@@ -202,6 +207,7 @@ impl Screen for LoginScreen {
                 Transition::Stay
             }
             Reply::Me(result) => self.sign_in.on_account(result, now, cx),
+            Reply::Events(result) => self.sign_in.on_activity(result),
             other => unasked(&other),
         }
     }

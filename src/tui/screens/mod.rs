@@ -35,6 +35,10 @@ pub fn key_reference() -> Vec<(&'static str, Vec<Key>)> {
         ("verification code", keys::document(second_factor::KEYS)),
         ("user center", home::HomeScreen::reference()),
         ("enable: password", keys::document(enable::password::KEYS)),
+        (
+            "enable, required by the workspace",
+            keys::document(&[&[enable::LEAVE_KEY], enable::LEAVE_KEYS].concat()),
+        ),
         ("enable: QR code", keys::document(enable::scan::KEYS)),
         ("enable: verify", keys::document(enable::verify::KEYS)),
         ("backup codes", keys::document(enable::codes::KEYS)),

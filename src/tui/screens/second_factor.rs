@@ -7,8 +7,7 @@ use ratatui::text::{Line, Text};
 use ratatui::widgets::Widget;
 
 use super::advice::invalid_code_hints;
-use super::home::FEW_BACKUP_CODES;
-use super::sign_in::SignInPhase;
+use super::sign_in::{Access, SignInPhase};
 use crate::client::ClientError;
 use crate::domain::{Challenge, SecondFactorInput, SecretString};
 use crate::tui::app::SignedOutRoute;
@@ -87,16 +86,9 @@ impl SecondFactorScreen {
     fn advice_rows(&self) -> u16 {
         match &self.sign_in {
             SignInPhase::Form(request) => request.advice_rows(),
-            SignInPhase::LoadingAccount { .. } => 0,
+            SignInPhase::LoadingAccount { .. } | SignInPhase::LoadingActivity { .. } => 0,
         }
     }
-}
-
-/// Shown on the user center after signing in with a backup code.
-fn backup_code_used_notice(left: u32) -> Notice {
-    let codes = if left == 1 { "code" } else { "codes" };
-    let text = format!("You signed in with a backup code: {left} backup {codes} left.");
-    if left <= FEW_BACKUP_CODES { Notice::warning(text) } else { Notice::info(text) }
 }
 
 impl Screen for SecondFactorScreen {
@@ -149,8 +141,7 @@ impl Screen for SecondFactorScreen {
         let Answer { reply, now, .. } = answer;
         match reply {
             Reply::SecondFactor(Ok(session)) => {
-                let notice = session.backup_codes_remaining.map(backup_code_used_notice);
-                self.sign_in.opened(session, notice, cx);
+                self.sign_in.opened(session, Access::Full, cx);
                 Transition::Stay
             }
             Reply::SecondFactor(Err(ClientError::ChallengeExpired)) => {
@@ -164,6 +155,7 @@ impl Screen for SecondFactorScreen {
                 Transition::Stay
             }
             Reply::Me(result) => self.sign_in.on_account(result, now, cx),
+            Reply::Events(result) => self.sign_in.on_activity(result),
             other => unasked(&other),
         }
     }

@@ -15,11 +15,33 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
-/// Lines needed to show `lines` wrapped at `width` (an estimate that errs on the large side).
+/// Rows needed to show `lines` wrapped at `width` word by word, as `Paragraph` with `Wrap` does (a
+/// count per character would miss the row a word moved to the next one leaves short).
 pub fn wrapped_height(lines: &[Line<'_>], width: u16) -> u16 {
     let width = usize::from(width.max(1));
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
+    let rows: usize = lines.iter().map(|line| word_wrapped_rows(&line.to_string(), width)).sum();
     u16::try_from(rows).unwrap_or(u16::MAX)
+}
+
+/// Rows `text` takes wrapped at word boundaries (a word longer than a row is broken).
+fn word_wrapped_rows(text: &str, width: usize) -> usize {
+    let mut rows = 1;
+    let mut used = 0;
+    for word in text.split(' ') {
+        let columns = Line::from(word).width();
+        let needed = if used == 0 { columns } else { used + 1 + columns };
+        if needed <= width {
+            used = needed;
+        } else if used > 0 && columns <= width {
+            rows += 1;
+            used = columns;
+        } else {
+            // Longer than a row: on rows of its own, broken over as many as it needs.
+            rows += usize::from(used > 0) + columns.div_ceil(width) - 1;
+            used = columns - (columns.div_ceil(width) - 1) * width;
+        }
+    }
+    rows
 }
 
 /// A bordered box over whatever is below it.
@@ -69,5 +91,38 @@ impl Widget for TooSmall {
             self.need.0, self.need.1, area.width, area.height
         );
         Paragraph::new(text).wrap(Wrap { trim: true }).render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::text::{Line, Text};
+    use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+    use super::wrapped_height;
+
+    /// The rows Paragraph actually fills.
+    fn rendered_rows(text: &str, width: u16) -> u16 {
+        let area = Rect::new(0, 0, width, 40);
+        let mut buf = Buffer::empty(area);
+        Paragraph::new(Text::from(text)).wrap(Wrap { trim: false }).render(area, &mut buf);
+        (0..40).rev().find(|&y| (0..width).any(|x| buf[(x, y)].symbol() != " ")).map_or(0, |y| y + 1)
+    }
+
+    #[test]
+    fn the_height_is_what_paragraph_fills() {
+        let intro = "Set up two-factor authentication to use your account: after your password, each \
+                     sign-in will ask for a code from an app on your phone.";
+        for width in [20, 35, 57, 68, 76] {
+            for text in [intro, "short", "a-word-longer-than-twenty-columns and more", "end"] {
+                assert_eq!(
+                    wrapped_height(&[Line::from(text)], width),
+                    rendered_rows(text, width),
+                    "{text:?} at {width}"
+                );
+            }
+        }
     }
 }

@@ -4,21 +4,27 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
+use super::Need;
 use crate::tui::keys::{self, KeyBinding};
+use crate::tui::notice::Notice;
 use crate::tui::screen::Ui;
 use crate::tui::screens::password_form::{PasswordForm, render_password_panel};
 
 pub const KEYS: &[KeyBinding] =
     &[KeyBinding::new("Enter", "continue"), KeyBinding::new("Esc", "cancel"), keys::help_f1()];
 
-pub fn render(form: &PasswordForm, area: Rect, buf: &mut Buffer, ui: &Ui) {
-    let intro = vec![
-        Line::from(
-            "Turn on two-factor authentication: after your password, each sign-in will ask for a code from an app on your phone.",
-        ),
-        Line::from(""),
-        Line::from("Enter your password to continue."),
-    ];
+/// `notices`: what the sign-in said (only the required setup opens straight after it).
+pub fn render(form: &PasswordForm, need: Need, notices: &[Notice], area: Rect, buf: &mut Buffer, ui: &Ui) {
+    let mut intro: Vec<Line> = notices.iter().map(Notice::line).collect();
+    if !intro.is_empty() {
+        intro.push(Line::from(""));
+    }
+    intro.push(Line::from(match need {
+        Need::Chosen => "Turn on two-factor authentication: after your password, each sign-in will ask for a code from an app on your phone.",
+        Need::Required => "Set up two-factor authentication to use your account: after your password, each sign-in will ask for a code from an app on your phone.",
+    }));
+    intro.push(Line::from(""));
+    intro.push(Line::from("Enter your password to continue."));
     render_password_panel("Confirm your password", intro, form, area, buf, ui, "Checking your password…");
 }
 

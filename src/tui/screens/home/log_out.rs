@@ -4,7 +4,7 @@ use crossterm::event::KeyCode;
 use ratatui::style::Stylize;
 use ratatui::text::Line;
 
-use super::{Open, Page};
+use super::{Open, Page, PageView};
 use crate::client::ClientError;
 use crate::domain::Me;
 use crate::tui::app::SignedInRoute;
@@ -49,6 +49,10 @@ impl Page for LogOutPage {
         if self.signing_out.is_some() { Activity::Waiting } else { Activity::Idle }
     }
 
+    fn holds_keys(&self) -> bool {
+        self.signing_out.is_some()
+    }
+
     fn awaits(&self, id: RequestId) -> bool {
         self.signing_out == Some(id)
     }
@@ -65,7 +69,7 @@ impl Page for LogOutPage {
         Transition::Go(SignedInRoute::SignedOut(notice))
     }
 
-    fn lines(&self, _me: &Me, ui: &Ui, _focused: bool) -> Vec<Line<'static>> {
+    fn lines(&self, _session: &Session, ui: &Ui, _view: PageView) -> Vec<Line<'static>> {
         if self.signing_out.is_some() {
             vec![Line::from(format!("{} Signing out…", ui.spinner)).cyan()]
         } else {

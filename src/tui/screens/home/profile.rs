@@ -3,10 +3,10 @@
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::Page;
+use super::{Page, PageView};
 use crate::domain::Me;
 use crate::tui::keys::Key;
-use crate::tui::screen::Ui;
+use crate::tui::screen::{Session, Ui};
 
 #[derive(Debug)]
 pub struct ProfilePage;
@@ -24,7 +24,8 @@ impl Page for ProfilePage {
         Vec::new()
     }
 
-    fn lines(&self, me: &Me, ui: &Ui, _focused: bool) -> Vec<Line<'static>> {
+    fn lines(&self, session: &Session, ui: &Ui, _view: PageView) -> Vec<Line<'static>> {
+        let me = &session.me;
         let status = if me.two_factor.enabled { "On" } else { "Off" };
         vec![
             Line::from(vec![

@@ -4,7 +4,8 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 
-use super::{Open, Page, PageKey};
+use super::{Open, Page, PageKey, PageView};
+use crate::client::ClientError;
 use crate::domain::{BACKUP_CODE_COUNT, Me};
 use crate::tui::app::SignedInRoute;
 use crate::tui::keys::{self, Key, KeyBinding};
@@ -22,12 +23,15 @@ pub const FEW_BACKUP_CODES: u32 = 3;
 pub struct Mode {
     focused: bool,
     enabled: bool,
+    /// The workspace requires 2FA: it cannot be turned off.
+    required: bool,
 }
 
 const KEYS: &[KeyBinding<Mode>] = &[
     KeyBinding::new("Enter", "actions").also("Tab →").when(|m| !m.focused, "on Security"),
     KeyBinding::new("g", "new backup codes").when(|m| !m.focused && m.enabled, "when 2FA is on"),
-    KeyBinding::new("d", "disable").when(|m| !m.focused && m.enabled, "when 2FA is on"),
+    KeyBinding::new("d", "disable")
+        .when(|m| !m.focused && m.enabled && !m.required, "when 2FA is on, unless required"),
     KeyBinding::new("e", "enable 2FA").when(|m| !m.focused && !m.enabled, "when 2FA is off"),
     KeyBinding::new("↑↓", "choose").also("j k").when(|m| m.focused, "in the actions"),
     KeyBinding::new("Enter", "start").when(|m| m.focused, "in the actions"),
@@ -59,9 +63,15 @@ impl Action {
     }
 }
 
-/// The actions that apply to the account as it is now.
+/// The actions that apply to the account as it is now (Disable shown, but unavailable, when the
+/// workspace requires 2FA: see [`available`]).
 pub fn actions(me: &Me) -> &'static [Action] {
     if me.two_factor.enabled { &[Action::Regenerate, Action::Disable] } else { &[Action::Enable] }
+}
+
+/// Whether the action can be started: not Disable while the workspace requires 2FA.
+fn available(action: Action, me: &Me) -> bool {
+    !(action == Action::Disable && me.policy.two_factor_required)
 }
 
 #[derive(Debug, Default)]
@@ -76,7 +86,10 @@ impl Page for SecurityPage {
     }
 
     fn keys(&self, me: &Me, focused: bool) -> Vec<Key> {
-        keys::resolve(KEYS, Mode { focused, enabled: me.two_factor.enabled })
+        keys::resolve(
+            KEYS,
+            Mode { focused, enabled: me.two_factor.enabled, required: me.policy.two_factor_required },
+        )
     }
 
     fn reference(&self) -> Vec<Key> {
@@ -101,7 +114,9 @@ impl Page for SecurityPage {
             }
             KeyCode::Esc | KeyCode::Left | KeyCode::BackTab => return PageKey::Leave,
             KeyCode::Enter => {
-                if let Some(action) = actions.get(self.action) {
+                if let Some(&action) = actions.get(self.action)
+                    && available(action, &cx.account.me)
+                {
                     return PageKey::Go(action.route());
                 }
             }
@@ -118,10 +133,11 @@ impl Page for SecurityPage {
             KeyCode::Char('d') => Action::Disable,
             _ => return None,
         };
-        actions(me).contains(&action).then(|| action.route())
+        (actions(me).contains(&action) && available(action, me)).then(|| action.route())
     }
 
-    fn lines(&self, me: &Me, ui: &Ui, focused: bool) -> Vec<Line<'static>> {
+    fn lines(&self, session: &Session, ui: &Ui, view: PageView) -> Vec<Line<'static>> {
+        let (me, focused) = (&session.me, view.focused);
         let tf = &me.two_factor;
         let mut lines = vec![Line::from("Two-factor authentication").bold()];
         if tf.enabled {
@@ -134,11 +150,11 @@ impl Page for SecurityPage {
             ]));
             let left = tf.backup_codes_remaining;
             let codes = format!("  Backup codes:  {left} of {BACKUP_CODE_COUNT} left");
-            lines.push(if left <= FEW_BACKUP_CODES { Line::from(codes).yellow() } else { Line::from(codes) });
-            if left <= FEW_BACKUP_CODES {
-                lines.push(Line::from(""));
-                lines.push(few_codes_nudge(left).line());
-            }
+            lines.push(if left <= FEW_BACKUP_CODES {
+                Line::from(format!("{codes}: press g for new ones")).yellow()
+            } else {
+                Line::from(codes)
+            });
         } else {
             lines.push(Line::from(vec![
                 Span::raw("  Status:        "),
@@ -151,24 +167,27 @@ impl Page for SecurityPage {
         }
         lines.push(Line::from(""));
         lines.push(Line::from("Actions").bold());
-        for (i, action) in actions(me).iter().enumerate() {
+        let mut unavailable = false;
+        for (i, &action) in actions(me).iter().enumerate() {
             let selected = focused && i == self.action;
             let marker = if selected { "› " } else { "  " };
-            let style = if selected {
+            let mut style = if selected {
                 Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
             } else {
                 Style::new()
             };
-            lines.push(Line::from(vec![Span::raw(marker), Span::styled(action.label(), style)]));
+            let mut label = action.label().to_owned();
+            if !available(action, me) {
+                unavailable = true;
+                style = style.dark_gray();
+                label.push_str(" (unavailable)");
+            }
+            lines.push(Line::from(vec![Span::raw(marker), Span::styled(label, style)]));
+        }
+        if unavailable {
+            lines.push(Line::from(""));
+            lines.push(Notice::info(ClientError::TwoFactorRequired.to_string()).line());
         }
         lines
     }
-}
-
-/// "Only N backup codes left: generate new ones."
-pub fn few_codes_nudge(left: u32) -> Notice {
-    let codes = if left == 1 { "code" } else { "codes" };
-    Notice::warning(format!(
-        "Only {left} backup {codes} left. Generate new ones (Security › Generate new backup codes) so you are not locked out."
-    ))
 }
