@@ -40,7 +40,33 @@ impl From<&str> for SecretString {
 
 impl std::fmt::Debug for SecretString {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        #[cfg(test)]
+        if shown_in_tests::on() {
+            return write!(f, "{:?}", self.expose());
+        }
         f.write_str("[redacted]")
+    }
+}
+
+/// Test builds only: `Debug` of secrets shows their values inside [`shown_in_tests::while_shown`], so a
+/// property test can look for secrets an object still holds (`format!("{app:?}")`).
+#[cfg(test)]
+pub mod shown_in_tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        static SHOWN: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub fn on() -> bool {
+        SHOWN.get()
+    }
+
+    pub fn while_shown<R>(f: impl FnOnce() -> R) -> R {
+        SHOWN.set(true);
+        let result = f();
+        SHOWN.set(false);
+        result
     }
 }
 

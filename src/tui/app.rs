@@ -416,6 +416,8 @@ impl App {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]
