@@ -168,7 +168,8 @@ pub enum PolicyCommand {
     )]
     Set {
         /// on: accounts without 2FA must set it up at their next sign-in and cannot turn it off
-        #[arg(long = "require-2fa", value_name = "on|off", value_parser = parse_on_off)]
+        #[arg(long = "require-2fa", value_name = "on|off", value_parser = parse_on_off,
+              action = clap::ArgAction::Set, required = true)]
         require_2fa: bool,
         #[command(flatten)]
         database: DatabaseArg,

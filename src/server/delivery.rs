@@ -11,6 +11,7 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -31,6 +32,9 @@ const BATCH: u32 = 20;
 /// How often the outbox is looked at for events other servers or administrator commands recorded (this
 /// server's own are delivered at once).
 const POLL: Duration = Duration::from_secs(1);
+/// Batches whose webhook calls may be under way at once: a hanging receiver holds up at most this
+/// many batches, never the events log or the requests.
+const WEBHOOK_BATCHES_IN_FLIGHT: usize = 4;
 /// Webhook deliveries per event, the first included.
 pub const WEBHOOK_ATTEMPTS: i64 = 10;
 /// Wait after the first failed webhook delivery; it doubles with each further failure, up to
@@ -127,15 +131,17 @@ pub fn webhook_body(record: &EventRecord) -> anyhow::Result<Value> {
 /// Where this server delivers events; a server with neither still empties the outbox.
 pub struct Delivery {
     log: Option<EventsLog>,
-    webhook: Option<Webhook>,
+    webhook: Option<Arc<Webhook>>,
+    webhook_batches: Arc<tokio::sync::Semaphore>,
 }
 
 impl Delivery {
     /// Opens the events log (created with mode 0600, appended to) and prepares the webhook's client.
     pub fn new(log: Option<&EventsLogTarget>, webhook: Option<&reqwest::Url>) -> anyhow::Result<Self> {
         let log = log.map(EventsLog::open).transpose()?;
-        let webhook = webhook.map(|url| Webhook::new(url.clone())).transpose()?;
-        Ok(Self { log, webhook })
+        let webhook = webhook.map(|url| Webhook::new(url.clone()).map(Arc::new)).transpose()?;
+        let webhook_batches = Arc::new(tokio::sync::Semaphore::new(WEBHOOK_BATCHES_IN_FLIGHT));
+        Ok(Self { log, webhook, webhook_batches })
     }
 
     /// Delivers due outbox rows until the server stops.
@@ -182,17 +188,30 @@ impl Delivery {
                 settled.push((id, Delivered::Done));
             }
         }
-        if let Some(webhook) = &self.webhook {
+        settle(state, &settled).await;
+        let Some(webhook) = self.webhook.clone().filter(|_| !to_notify.is_empty()) else { return };
+        // The calls run in their own task (their rows stay claimed meanwhile), so a slow receiver
+        // delays neither the events log nor other events; only a few batches wait on it at once.
+        let Ok(permit) = Arc::clone(&self.webhook_batches).acquire_owned().await else { return };
+        let state = state.clone();
+        tokio::spawn(async move {
             let sent = join_all(to_notify.iter().map(|(row, _)| webhook.post(&row.event))).await;
             let now = state.clock.unix();
-            for ((row, logged), sent) in to_notify.iter().zip(sent) {
-                settled.push((row.event.id, settle_webhook(row, *logged, sent, now)));
-            }
-        }
-        if let Err(error) = state.store.settle_outbox(&settled).await {
-            // The rows stay claimed; after the lease they are delivered again.
-            tracing::warn!(error = %format!("{error:#}"), "cannot record delivered events");
-        }
+            let settled: Vec<_> = to_notify
+                .iter()
+                .zip(sent)
+                .map(|((row, logged), sent)| (row.event.id, settle_webhook(row, *logged, sent, now)))
+                .collect();
+            settle(&state, &settled).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn settle<S: Store>(state: &AppState<S>, settled: &[(i64, Delivered)]) {
+    if let Err(error) = state.store.settle_outbox(settled).await {
+        // The rows stay claimed; after the lease they are delivered again.
+        tracing::warn!(error = %format!("{error:#}"), "cannot record delivered events");
     }
 }
 
