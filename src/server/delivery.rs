@@ -38,7 +38,7 @@ const WEBHOOK_BATCHES_IN_FLIGHT: usize = 4;
 /// Webhook deliveries per event, the first included.
 pub const WEBHOOK_ATTEMPTS: i64 = 10;
 /// Wait after the first failed webhook delivery; it doubles with each further failure, up to
-/// [`WEBHOOK_MAX_BACKOFF_S`] (so the ten attempts span about 45 minutes).
+/// [`WEBHOOK_MAX_BACKOFF_S`] (so the ten attempts span about 43 minutes).
 pub const WEBHOOK_FIRST_BACKOFF_S: i64 = 5;
 const WEBHOOK_MAX_BACKOFF_S: i64 = 60 * 60;
 /// One webhook call: connect and answer.
