@@ -1153,6 +1153,58 @@ mod cli {
     }
 
     #[test]
+    fn serve_writes_ecs_lines_to_standard_output_with_events_log_dash() {
+        use std::io::{BufRead as _, BufReader};
+        let db = TestDb::sqlite();
+        ok(&run(
+            &["user", "add", "alice", "--password-stdin", "--database", &db.url],
+            Some(&format!("{PASSWORD}\n")),
+        ));
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url, "--events-log", "-"])
+            .env_remove("USERCENTER_KEY_FILE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let client = usercenter::client::ApiClient::new(&url).unwrap();
+            client.login("alice", &usercenter::domain::SecretString::new(PASSWORD)).await.unwrap();
+        });
+        // Bounded: the line comes within a second or so; kill the server if it does not.
+        let reader = std::thread::spawn(move || {
+            let mut line = String::new();
+            stdout.read_line(&mut line).map(|_| line)
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !reader.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let line = reader.join().unwrap().unwrap();
+        let ecs: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        assert_eq!(ecs["event"]["action"], "sign_in");
+        assert_eq!(ecs["user"]["name"], "alice");
+        assert_eq!(ecs["usercenter"]["details"], json!({"method": "password"}));
+    }
+
+    #[test]
+    fn serve_refuses_a_webhook_that_is_not_an_http_url() {
+        let db = TestDb::sqlite();
+        for bad in ["ftp://example.com/hook", "not a url"] {
+            let said = failed(&run(&["serve", "--database", &db.url, "--notify-webhook", bad], None));
+            assert!(said.contains("--notify-webhook"), "{said}");
+        }
+        assert!(!db.sqlite_file.as_ref().unwrap().exists());
+    }
+
+    #[test]
     fn set_password_at_a_terminal_asks_twice_without_echo() {
         let db = TestDb::sqlite();
         let url = db.url.as_str();

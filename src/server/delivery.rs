@@ -424,6 +424,23 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_webhook_call_is_tried_again_until_the_tenth_which_gives_up() {
+        let row = |attempts| OutboxRecord { event: record("two_factor_enabled", "{}"), logged: 1, attempts };
+        let refused = || Err(anyhow::anyhow!("connection refused"));
+        assert_eq!(settle_webhook(&row(0), true, Ok(()), 100), Delivered::Done);
+        assert_eq!(
+            settle_webhook(&row(0), true, refused(), 100),
+            Delivered::Retry { next_attempt_at: 105, logged: true, failed: true }
+        );
+        assert_eq!(
+            settle_webhook(&row(8), false, refused(), 100),
+            Delivered::Retry { next_attempt_at: 100 + 1280, logged: false, failed: true }
+        );
+        // The tenth failure: given up (and logged as an error), the row is done.
+        assert_eq!(settle_webhook(&row(WEBHOOK_ATTEMPTS - 1), true, refused(), 100), Delivered::Done);
+    }
+
+    #[test]
     fn webhook_retries_back_off_and_end() {
         let waits: Vec<i64> = (1..WEBHOOK_ATTEMPTS).map(webhook_backoff_s).collect();
         assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1280]);
