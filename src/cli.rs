@@ -43,11 +43,28 @@ pub enum Command {
     #[command(after_help = "Example:\n  usercenter demo")]
     Demo,
     /// Run the platform API server
+    #[command(
+        after_help = "Examples:\n  usercenter serve --listen 127.0.0.1:8080 --database sqlite://usercenter.db --issuer Acme\n  usercenter serve --events-log /var/log/usercenter/events.json --notify-webhook https://hooks.example/2fa"
+    )]
     Serve(crate::server::cli::ServeArgs),
     /// Manage accounts on the server's database
+    #[command(after_help = "Examples:\n  usercenter user add alice\n  usercenter user list --json")]
     User {
         #[command(subcommand)]
         command: crate::server::cli::UserCommand,
+    },
+    /// Print the security events of the accounts, newest first
+    #[command(
+        after_help = "Examples:\n  usercenter events --user alice --limit 20\n  usercenter events --json | jq 'select(.type == \"sign_in_failed\")'"
+    )]
+    Events(crate::server::cli::EventsArgs),
+    /// Show or change the workspace policy (require two-factor authentication)
+    #[command(
+        after_help = "Examples:\n  usercenter policy set --require-2fa on\n  usercenter policy show --json"
+    )]
+    Policy {
+        #[command(subcommand)]
+        command: crate::server::cli::PolicyCommand,
     },
     /// Print the app's config file path and each effective setting with where it comes from
     #[command(
@@ -96,6 +113,8 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Some(Command::Serve(args)) => crate::server::cli::serve(args).await,
         Some(Command::User { command }) => crate::server::cli::user(command).await,
+        Some(Command::Events(args)) => crate::server::cli::events(args).await,
+        Some(Command::Policy { command }) => crate::server::cli::policy(command).await,
         Some(Command::Config) => print_config(api, palette, &mut std::io::stdout().lock()),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "usercenter", &mut std::io::stdout().lock());

@@ -420,8 +420,9 @@ async fn support_reset_turns_two_factor_off(db: &TestDb) {
     assert_eq!(s.client.me(&token).await.unwrap_err(), ClientError::Unauthorized, "sessions are revoked");
     let token = s.login_token("alice").await;
     assert!(!s.client.me(&token).await.unwrap().two_factor.enabled);
-    let duplicate =
-        usercenter::server::create_user(&db.url, "alice", &SecretString::new("x")).await.unwrap_err();
+    let duplicate = usercenter::server::create_user(&db.url, "alice", &SecretString::new("another one"))
+        .await
+        .unwrap_err();
     assert!(duplicate.to_string().contains("already exists"), "{duplicate}");
 }
 
@@ -459,7 +460,7 @@ mod cli {
         let added = user_add(&db, "alice", "s3cret pass\n");
         assert!(added.status.success(), "{added:?}");
         assert!(db.sqlite_file.as_ref().unwrap().exists(), "the database is created");
-        let again = user_add(&db, "alice", "other\n");
+        let again = user_add(&db, "alice", "another one\n");
         assert!(!again.status.success());
         assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"), "{again:?}");
 

@@ -5,9 +5,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use serde::Serialize;
 
+use super::admin::Admin;
+use super::delivery::EventsLogTarget;
+use super::service::activity::api_event;
+use super::store::{EventRecord, Missing, UserRecord};
 use super::{ServerConfig, TrustedProxies, Unlock};
-use crate::domain::SecretString;
+use crate::domain::{Event, Policy, SecretString};
 
 /// The database used when none is given: `usercenter.db` in the current directory (its key file is
 /// `usercenter.db.key` beside it).
@@ -17,7 +22,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://usercenter.db";
 // No `Debug`: the database URL may hold a password.
 #[derive(clap::Args)]
 pub struct DatabaseArg {
-    /// Database URL: sqlite://PATH (created if missing) or postgres://USER:PASSWORD@HOST/DB
+    /// Database URL: sqlite://PATH (only serve and user add create a missing one) or
+    /// postgres://USER:PASSWORD@HOST/DB
     #[arg(
         long = "database",
         value_name = "DATABASE_URL",
@@ -59,12 +65,60 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = super::http::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections_per_address: u32,
+    /// Days security events are kept; older ones are purged
+    #[arg(long, env = "USERCENTER_EVENTS_RETENTION_DAYS", value_name = "DAYS",
+          default_value_t = super::DEFAULT_EVENTS_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub events_retention_days: u32,
+    /// Also write every security event as one ECS JSON line to this file (appended), or - for stdout
+    #[arg(long, env = "USERCENTER_EVENTS_LOG", value_name = "PATH|-")]
+    pub events_log: Option<EventsLogTarget>,
+    /// POST factor changes (2FA on/off, new backup codes, reset, lock, password) to this URL
+    #[arg(long, env = "USERCENTER_NOTIFY_WEBHOOK", value_name = "URL", hide_env_values = true,
+          value_parser = super::delivery::parse_webhook_url)]
+    pub notify_webhook: Option<reqwest::Url>,
 }
 
 #[derive(clap::Subcommand)]
 pub enum UserCommand {
     /// Create an account; the password is asked for twice at a terminal, or read with --password-stdin
+    #[command(
+        after_help = "Examples:\n  usercenter user add alice                                  # asks twice, without echo\n  printf '%s\\n' \"$PW\" | usercenter user add alice --password-stdin"
+    )]
     Add {
+        /// The new account's name (up to 64 bytes; no colon, spaces or control characters)
+        username: String,
+        /// Read the password from standard input (one line), for scripts; it never shows in `ps`
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// List the accounts: two-factor authentication, lock, creation time
+    #[command(
+        after_help = "Examples:\n  usercenter user list\n  usercenter user list --json | jq -r '.[] | select(.two_factor_enabled | not) | .username'"
+    )]
+    List {
+        /// Print a JSON array of {username, two_factor_enabled, second_factor_locked, created_at}
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Delete an account with its sessions, backup codes and events
+    #[command(after_help = "Example:\n  usercenter user delete mallory")]
+    Delete {
+        /// The account to delete
+        username: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Give an account a new password (8 to 128 characters) and sign out all of its sessions
+    #[command(
+        name = "set-password",
+        after_help = "Examples:\n  usercenter user set-password alice                          # asks twice, without echo\n  printf '%s\\n' \"$PW\" | usercenter user set-password alice --password-stdin"
+    )]
+    SetPassword {
+        /// The account whose password changes
         username: String,
         /// Read the password from standard input (one line), for scripts; it never shows in `ps`
         #[arg(long)]
@@ -73,18 +127,70 @@ pub enum UserCommand {
         database: DatabaseArg,
     },
     /// Turn two-factor authentication off for someone who lost both phone and backup codes
-    #[command(name = "reset-2fa")]
+    #[command(name = "reset-2fa", after_help = "Example:\n  usercenter user reset-2fa alice")]
     Reset2fa {
+        /// The account whose two-factor authentication is turned off
         username: String,
         #[command(flatten)]
         database: DatabaseArg,
     },
     /// Let an account use its second factor again after 100 wrong codes in a row locked it
+    #[command(after_help = "Example:\n  usercenter user unlock alice")]
     Unlock {
+        /// The locked account
         username: String,
         #[command(flatten)]
         database: DatabaseArg,
     },
+}
+
+/// `usercenter events`: what happened to the accounts.
+#[derive(clap::Args)]
+pub struct EventsArgs {
+    /// Only this account's events
+    #[arg(long, value_name = "USERNAME")]
+    pub user: Option<String>,
+    /// How many events, newest first
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: u32,
+    /// One JSON object per line: the API's event object plus "username"
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub database: DatabaseArg,
+}
+
+#[derive(clap::Subcommand)]
+pub enum PolicyCommand {
+    /// Require two-factor authentication of every account, or stop requiring it
+    #[command(
+        after_help = "Examples:\n  usercenter policy set --require-2fa on\n  usercenter policy set --require-2fa off"
+    )]
+    Set {
+        /// on: accounts without 2FA must set it up at their next sign-in and cannot turn it off
+        #[arg(long = "require-2fa", value_name = "on|off", value_parser = parse_on_off,
+              action = clap::ArgAction::Set, required = true)]
+        require_2fa: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Show the workspace policy
+    #[command(after_help = "Examples:\n  usercenter policy show\n  usercenter policy show --json")]
+    Show {
+        /// Print {"two_factor_required": bool}
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+fn parse_on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("{other:?}: use on or off")),
+    }
 }
 
 /// Runs the server until Ctrl-C or SIGTERM; logs to standard error, prints the address on standard output.
@@ -107,9 +213,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: args.trusted_proxies,
         anonymous_rate: args.anonymous_rate,
         max_connections_per_address: args.max_connections_per_address,
+        events_retention_days: args.events_retention_days,
+        events_log: args.events_log,
+        notify_webhook: args.notify_webhook,
     };
     let mut signal = ShutdownSignal::listen()?;
     let server = super::start(config).await?;
+    if let Some(file) = server.created_database() {
+        say_created_database(file);
+    }
     if let Some(key_file) = server.created_key_file() {
         // Rule 15: said once, where the operator looks, whatever the log level.
         let mut stderr = std::io::stderr().lock();
@@ -136,15 +248,58 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 pub async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Add { username, password_stdin, database } => {
-            let password = if password_stdin { read_password_from_stdin()? } else { ask_new_password()? };
-            super::create_user(&database.url, &username, &password).await?;
+            if let Some(problem) = super::username_problem(&username) {
+                anyhow::bail!(problem);
+            }
+            let password = new_password(password_stdin)?;
+            let admin = Admin::open(&database.url, Missing::Create).await?;
+            if let Some(file) = admin.created_file() {
+                say_created_database(&file);
+            }
+            let added = admin.add_user(&username, &password).await;
+            admin.close().await;
+            anyhow::ensure!(added?, "the user {username:?} already exists");
             println!("created user {username}");
-            Ok(())
+        }
+        UserCommand::List { json, database } => {
+            let admin = Admin::open(&database.url, Missing::Refuse).await?;
+            let users = admin.users().await;
+            admin.close().await;
+            let users = users?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let listed = users.iter().map(ListedUser::of).collect::<anyhow::Result<Vec<_>>>()?;
+                writeln!(out, "{}", serde_json::to_string(&listed)?)?;
+            } else {
+                write_user_table(&mut out, &users)?;
+            }
+        }
+        UserCommand::Delete { username, database } => {
+            let admin = Admin::open(&database.url, Missing::Refuse).await?;
+            let deleted = admin.delete_user(&username).await;
+            admin.close().await;
+            anyhow::ensure!(deleted?, "there is no user {username:?}");
+            println!("deleted user {username} with their sessions, backup codes and events");
+        }
+        UserCommand::SetPassword { username, password_stdin, database } => {
+            // The account is looked for first, so nobody types a password for a name with a typo.
+            let admin = Admin::open(&database.url, Missing::Refuse).await?;
+            let exists = admin.users().await.map(|users| users.iter().any(|u| u.username == username));
+            let changed = match exists {
+                Ok(true) => match new_password(password_stdin) {
+                    Ok(password) => admin.set_password(&username, &password).await,
+                    Err(error) => Err(error),
+                },
+                Ok(false) => Ok(false),
+                Err(error) => Err(error),
+            };
+            admin.close().await;
+            anyhow::ensure!(changed?, "there is no user {username:?}");
+            println!("changed the password of {username}; their sessions were signed out");
         }
         UserCommand::Reset2fa { username, database } => {
             super::reset_two_factor(&database.url, &username).await?;
             println!("two-factor authentication is off for {username}; their sessions were signed out");
-            Ok(())
         }
         UserCommand::Unlock { username, database } => {
             match super::unlock_second_factor(&database.url, &username).await? {
@@ -153,9 +308,143 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
                     println!("{username} was not locked; their count of wrong codes starts again from zero");
                 }
             }
-            Ok(())
         }
     }
+    Ok(())
+}
+
+/// `usercenter events`: newest first, as a table or as JSON lines.
+pub async fn events(args: EventsArgs) -> anyhow::Result<()> {
+    let EventsArgs { user, limit, json, database } = args;
+    let admin = Admin::open(&database.url, Missing::Refuse).await?;
+    let found = admin.events(user.as_deref(), limit).await;
+    admin.close().await;
+    let Some(records) = found? else {
+        anyhow::bail!("there is no user {:?}", user.unwrap_or_default());
+    };
+    let mut out = std::io::stdout().lock();
+    for record in &records {
+        let event = api_event(record).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(&ListedEvent { event: &event, username: &record.username })?
+            )?;
+        } else {
+            writeln!(out, "{}", event_line(record, &event))?;
+        }
+    }
+    if records.is_empty() && !json {
+        writeln!(out, "no events")?;
+    }
+    Ok(())
+}
+
+/// `usercenter policy …`.
+pub async fn policy(command: PolicyCommand) -> anyhow::Result<()> {
+    match command {
+        PolicyCommand::Set { require_2fa, database } => {
+            let policy = Policy { two_factor_required: require_2fa };
+            let admin = Admin::open(&database.url, Missing::Refuse).await?;
+            let set = admin.set_policy(policy).await;
+            admin.close().await;
+            set?;
+            println!("{}", policy_text(policy));
+        }
+        PolicyCommand::Show { json, database } => {
+            let admin = Admin::open(&database.url, Missing::Refuse).await?;
+            let policy = admin.policy().await;
+            admin.close().await;
+            let policy = policy?;
+            if json {
+                println!("{}", serde_json::to_string(&policy)?);
+            } else {
+                println!("{}", policy_text(policy));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn policy_text(policy: Policy) -> &'static str {
+    if policy.two_factor_required {
+        "two-factor authentication is required: accounts without it must set it up at their next sign-in \
+         and cannot turn it off"
+    } else {
+        "two-factor authentication is not required"
+    }
+}
+
+fn say_created_database(file: &std::path::Path) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "usercenter: created the database {} (mode 0600)", file.display());
+}
+
+/// One account as `user list --json` prints it.
+#[derive(Serialize)]
+struct ListedUser<'a> {
+    username: &'a str,
+    two_factor_enabled: bool,
+    second_factor_locked: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: time::OffsetDateTime,
+}
+
+impl<'a> ListedUser<'a> {
+    fn of(user: &'a UserRecord) -> anyhow::Result<Self> {
+        Ok(Self {
+            username: &user.username,
+            two_factor_enabled: user.two_factor_enabled(),
+            second_factor_locked: user.second_factor_locked(),
+            created_at: time::OffsetDateTime::from_unix_timestamp(user.created_at)?,
+        })
+    }
+}
+
+/// One event as `events --json` prints it: the API's event plus `username`.
+#[derive(Serialize)]
+struct ListedEvent<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    username: &'a str,
+}
+
+fn write_user_table(out: &mut impl std::io::Write, users: &[UserRecord]) -> anyhow::Result<()> {
+    if users.is_empty() {
+        writeln!(out, "no users")?;
+        return Ok(());
+    }
+    let width = users.iter().map(|u| u.username.chars().count()).max().unwrap_or(0).max("USERNAME".len());
+    writeln!(out, "{:<width$}  2FA  LOCKED  CREATED", "USERNAME")?;
+    for user in users {
+        let created = time::OffsetDateTime::from_unix_timestamp(user.created_at)?
+            .format(&time::format_description::well_known::Rfc3339)?;
+        let two_factor = if user.two_factor_enabled() { "on " } else { "off" };
+        let locked = if user.second_factor_locked() { "yes   " } else { "no    " };
+        writeln!(out, "{:<width$}  {two_factor}  {locked}  {created}", user.username)?;
+    }
+    Ok(())
+}
+
+/// One event as text: when, who, what (with its details), from where.
+fn event_line(record: &EventRecord, event: &Event) -> String {
+    let at = event.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let details = if record.details == "{}" { String::new() } else { format!(" {}", record.details) };
+    let from = match (&event.address, &event.user_agent) {
+        (Some(address), Some(agent)) => format!("  from {address} ({agent})"),
+        (Some(address), None) => format!("  from {address}"),
+        (None, _) => "  (administrator)".to_owned(),
+    };
+    format!("{at}  {}  {}{details}{from}", record.username, record.kind)
+}
+
+/// The new password: from standard input with `--password-stdin`, else asked twice at a terminal;
+/// 8 to 128 characters.
+fn new_password(from_stdin: bool) -> anyhow::Result<SecretString> {
+    let password = if from_stdin { read_password_from_stdin()? } else { ask_new_password()? };
+    super::check_password(&password)?;
+    Ok(password)
 }
 
 /// The first line of standard input, without its line ending; empty is refused.
@@ -182,7 +471,7 @@ fn ask_twice(mut ask: impl FnMut(&str) -> std::io::Result<String>) -> anyhow::Re
     let first = zeroize::Zeroizing::new(ask("Password: ").context("cannot read the password")?);
     anyhow::ensure!(!first.is_empty(), "the password is empty");
     let again = zeroize::Zeroizing::new(ask("Password again: ").context("cannot read the password")?);
-    anyhow::ensure!(*first == *again, "the two passwords differ; nothing was created");
+    anyhow::ensure!(*first == *again, "the two passwords differ; nothing was changed");
     Ok(SecretString::new(first.as_str()))
 }
 

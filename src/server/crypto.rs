@@ -158,6 +158,14 @@ pub fn random_token() -> SecretString {
     SecretString::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes[..]))
 }
 
+/// A session's public id: 128 random bits, base64url without padding (22 characters). Drawn on its own,
+/// so it tells nothing about the session's token.
+pub fn random_public_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes[..]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// A backup code of [`BACKUP_CODE_LEN`] characters drawn uniformly from [`BACKUP_CODE_ALPHABET`].
 pub fn random_backup_code() -> BackupCode {
     loop {
@@ -315,6 +323,10 @@ mod tests {
         let t = random_token();
         assert_eq!(t.len(), 43);
         assert_ne!(t, random_token());
+        let id = random_public_id();
+        assert_eq!(id.len(), 22);
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{id}");
+        assert_ne!(id, random_public_id());
         let code = random_backup_code();
         assert_eq!(code.display().len(), 11);
         assert!(BackupCode::parse(code.display().expose()).is_some());

@@ -29,7 +29,13 @@ pub enum ApiError {
     NotEnabled,
     PayloadTooLarge,
     NotFound,
+    /// A session id that is not one of the account's live sessions (unknown, ended, or another's).
+    NoSuchSession,
     MethodNotAllowed,
+    /// v1.1 policy: this session may only set up two-factor authentication.
+    TwoFactorSetupRequired,
+    /// v1.1 policy: two-factor authentication is required, so it cannot be turned off.
+    TwoFactorRequired,
     /// Rule 9: the client address used up its anonymous budget.
     TooManyRequests {
         retry_after: Duration,
@@ -86,6 +92,20 @@ impl ApiError {
                 format!("The request body is larger than {} bytes.", crate::server::MAX_BODY_BYTES).into(),
             ),
             ApiError::NotFound => (ErrorCode::NotFound, "There is nothing at this path.".into()),
+            ApiError::NoSuchSession => (
+                ErrorCode::NotFound,
+                "You have no session with that id: it has ended already, or it never was yours.".into(),
+            ),
+            ApiError::TwoFactorSetupRequired => (
+                ErrorCode::TwoFactorSetupRequired,
+                "Your organisation requires two-factor authentication: set it up first \
+                 (POST /v1/me/two-factor/enrollment, then confirm)."
+                    .into(),
+            ),
+            ApiError::TwoFactorRequired => (
+                ErrorCode::TwoFactorRequired,
+                "Your organisation requires two-factor authentication, so it cannot be turned off.".into(),
+            ),
             ApiError::MethodNotAllowed => {
                 (ErrorCode::MethodNotAllowed, "This path does not accept that method.".into())
             }

@@ -7,9 +7,11 @@
 //! wrapper that logs and prints.
 
 pub mod address;
+pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod crypto;
+pub mod delivery;
 pub mod error;
 pub mod http;
 pub mod password;
@@ -41,9 +43,10 @@ use crate::domain::SecretString;
 pub use address::TrustedProxies;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::Keys;
+pub use delivery::EventsLogTarget;
 pub use password::Passwords;
 use rate_limit::AnonymousLimit;
-pub use store::{OpenedStore, SqliteStore, Store, Unlock};
+pub use store::{Missing, OpenedStore, SqliteStore, Store, Unlock};
 
 /// Request bodies larger than this get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -55,6 +58,11 @@ pub const SESSION_TTL_S: i64 = 12 * 60 * 60;
 pub const ENROLLMENT_TTL_S: i64 = 10 * 60;
 /// Longest username `user add` accepts.
 pub const MAX_USERNAME_LEN: usize = 64;
+/// Passwords `user add` and `user set-password` accept: 8 to 128 characters (API v1.1).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// Default of `--events-retention-days`.
+pub const DEFAULT_EVENTS_RETENTION_DAYS: u32 = 90;
 /// Default of `--anonymous-rate` (rule 9): requests per second per client address.
 pub const DEFAULT_ANONYMOUS_RATE: u32 = 10;
 /// How long shutdown waits for requests in flight.
@@ -81,6 +89,12 @@ pub struct ServerConfig {
     pub anonymous_rate: u32,
     /// Rule 13: open connections per client address (trusted proxies exempt).
     pub max_connections_per_address: u32,
+    /// Events older than this many days are purged.
+    pub events_retention_days: u32,
+    /// Every event also goes out as an ECS JSON line here.
+    pub events_log: Option<EventsLogTarget>,
+    /// Factor changes are POSTed here.
+    pub notify_webhook: Option<reqwest::Url>,
 }
 
 impl Default for ServerConfig {
@@ -93,6 +107,9 @@ impl Default for ServerConfig {
             trusted_proxies: TrustedProxies::default(),
             anonymous_rate: DEFAULT_ANONYMOUS_RATE,
             max_connections_per_address: http::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            events_retention_days: DEFAULT_EVENTS_RETENTION_DAYS,
+            events_log: None,
+            notify_webhook: None,
         }
     }
 }
@@ -107,6 +124,13 @@ impl std::fmt::Debug for ServerConfig {
             .field("trusted_proxies", &self.trusted_proxies.to_string())
             .field("anonymous_rate", &self.anonymous_rate)
             .field("max_connections_per_address", &self.max_connections_per_address)
+            .field("events_retention_days", &self.events_retention_days)
+            .field("events_log", &self.events_log)
+            // The URL may hold a secret (a token in its path or query).
+            .field(
+                "notify_webhook",
+                &self.notify_webhook.as_ref().map(|url| url.origin().ascii_serialization()),
+            )
             .finish()
     }
 }
@@ -171,7 +195,7 @@ impl<S: Store> AppState<S> {
 impl AppState<SqliteStore> {
     /// A state on a fresh in-memory SQLite database with a random key: for tests.
     pub async fn in_memory(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let (backend, _) = store::SqliteBackend::connect("sqlite::memory:").await?;
+        let (backend, _, _) = store::SqliteBackend::connect("sqlite::memory:", Missing::Create).await?;
         let store = SqliteStore::new(backend);
         let passwords = Passwords::new(4)?;
         Ok(Self::new(store, Keys::random(), "usercenter".into(), clock, passwords, RequestLimits::default()))
@@ -193,6 +217,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .merge(routes::auth::router())
         .merge(routes::two_factor::router())
+        .merge(routes::activity::router())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -223,6 +248,8 @@ pub struct RunningServer {
     addr: SocketAddr,
     /// The key file, when this start created it.
     created_key_file: Option<PathBuf>,
+    /// The SQLite database file, when this start created it.
+    created_database: Option<PathBuf>,
     /// Closes the store; built before serving, run after it (the store's type is not ours to name here).
     close_store: BoxFuture<'static, ()>,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -238,6 +265,11 @@ impl RunningServer {
     /// The key file this start created (rule 15: the operator must back it up with the database).
     pub fn created_key_file(&self) -> Option<&std::path::Path> {
         self.created_key_file.as_deref()
+    }
+
+    /// The SQLite database file this start created (v1.1: `serve` says so).
+    pub fn created_database(&self) -> Option<&std::path::Path> {
+        self.created_database.as_deref()
     }
 
     /// Stops accepting, lets requests in flight finish (up to 10 s), then returns.
@@ -271,10 +303,15 @@ pub async fn start_with_clock(config: ServerConfig, clock: Arc<dyn Clock>) -> an
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
     }
-    match store::open(&config.database_url).await? {
-        OpenedStore::Sqlite { store, file } => start_on(store, file, config, clock).await,
+    anyhow::ensure!(config.events_retention_days >= 1, "the events retention must be at least 1 day");
+    let opened = store::open(&config.database_url, Missing::Create).await?;
+    let created = opened.created_file().map(std::path::Path::to_path_buf);
+    let mut running = match opened {
+        OpenedStore::Sqlite { store, file, .. } => start_on(store, file, config, clock).await,
         OpenedStore::Postgres(store) => start_on(store, None, config, clock).await,
-    }
+    }?;
+    running.created_database = created;
+    Ok(running)
 }
 
 /// The rest of [`start_with_clock`] on an opened store, which it closes if the start fails.
@@ -298,9 +335,10 @@ async fn start_on<S: Store>(
             warn_if_shared(file);
         }
         let passwords = Passwords::new(Passwords::default_concurrency())?;
-        anyhow::Ok((key, passwords))
+        let delivery = delivery::Delivery::new(config.events_log.as_ref(), config.notify_webhook.as_ref())?;
+        anyhow::Ok((key, passwords, delivery))
     };
-    let (key, passwords) = match prepared.await {
+    let (key, passwords, delivery) = match prepared.await {
         Ok(prepared) => prepared,
         Err(error) => {
             store.close().await;
@@ -316,9 +354,16 @@ async fn start_on<S: Store>(
         max_per_address: config.max_connections_per_address,
         trusted_proxies: config.trusted_proxies,
     };
-    let mut running = serve(state, config.listen, connections).await?;
+    let background = Background { delivery, events_retention_days: config.events_retention_days };
+    let mut running = serve(state, config.listen, connections, background).await?;
     running.created_key_file = key.file.filter(|_| key.created);
     Ok(running)
+}
+
+/// What a server does besides answering requests.
+struct Background {
+    delivery: delivery::Delivery,
+    events_retention_days: u32,
 }
 
 /// Rule 15: the key must be the one the database was set up with. A database without a check value
@@ -373,11 +418,13 @@ fn warn_if_shared(file: &std::path::Path) {
     let _ = file;
 }
 
-/// Binds `listen` and serves `state` in a task, with the periodic purge beside it.
+/// Binds `listen` and serves `state` in a task, with the periodic purge and the delivery of events
+/// beside it.
 async fn serve<S: Store>(
     state: AppState<S>,
     listen: SocketAddr,
     limits: http::ConnectionLimits,
+    background: Background,
 ) -> anyhow::Result<RunningServer> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -385,30 +432,46 @@ async fn serve<S: Store>(
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
     let maintained = state.clone();
+    let delivering = state.clone();
+    let Background { delivery, events_retention_days } = background;
     let task = tokio::spawn(async move {
         let stopped = async move {
             // A dropped sender also stops the server.
             let _ = stopped.await;
         };
-        // The purge never ends by itself: it stops with the server.
+        // The purge and the delivery never end by themselves: they stop with the server (a delivery
+        // cut short is taken up again after its lease).
         tokio::select! {
             served = http::serve(listener, app, limits, stopped) => served,
-            () = purge_periodically(maintained) => Ok(()),
+            () = purge_periodically(maintained, events_retention_days) => Ok(()),
+            () = delivery.run(delivering) => Ok(()),
         }
     });
     let close_store = Box::pin(async move { state.store.close().await });
-    Ok(RunningServer { addr, created_key_file: None, close_store, stop, task })
+    Ok(RunningServer { addr, created_key_file: None, created_database: None, close_store, stop, task })
 }
 
-/// Deletes expired sessions and challenges and idle throttle rows (rule 11) at start and every
-/// [`PURGE_EVERY`]; each server process does it, which is harmless.
-async fn purge_periodically<S: Store>(state: AppState<S>) {
+/// Deletes expired sessions and challenges, idle throttle rows (rule 11) and events older than the
+/// retention at start and every [`PURGE_EVERY`]; each server process does it, which is harmless.
+async fn purge_periodically<S: Store>(state: AppState<S>, events_retention_days: u32) {
     let mut every = tokio::time::interval(PURGE_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        match state.store.purge_expired(state.clock.unix()).await {
-            Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
+        let now = state.clock.unix();
+        let events_before = now - i64::from(events_retention_days) * 24 * 60 * 60;
+        match state.store.purge_expired(now, events_before).await {
+            Ok(purged) => {
+                tracing::debug!(?purged, "purged expired rows");
+                if purged.undelivered > 0 {
+                    tracing::error!(
+                        events = purged.undelivered,
+                        retention_days = events_retention_days,
+                        "dropped events older than the retention that were never delivered to the events \
+                         log or the webhook"
+                    );
+                }
+            }
             Err(error) => tracing::warn!(error = %format!("{error:#}"), "cannot purge expired rows"),
         }
     }
@@ -417,56 +480,41 @@ async fn purge_periodically<S: Store>(state: AppState<S>) {
 /// Creates an account in the database at `database_url` (created and migrated if missing).
 pub async fn create_user(database_url: &str, username: &str, password: &SecretString) -> anyhow::Result<()> {
     check_new_account(username, password)?;
-    match store::open(database_url).await? {
-        OpenedStore::Sqlite { store, .. } => create_user_in(&store, username, password).await,
-        OpenedStore::Postgres(store) => create_user_in(&store, username, password).await,
-    }
-}
-
-async fn create_user_in<S: Store>(store: &S, username: &str, password: &SecretString) -> anyhow::Result<()> {
-    let hash = match Passwords::hasher_only(1) {
-        Ok(passwords) => passwords.hash(password).await,
-        Err(e) => Err(e),
-    };
-    let created = match hash {
-        Ok(hash) => store.create_user(username, &hash, SystemClock.unix()).await,
-        Err(e) => Err(e),
-    };
-    store.close().await;
+    let admin = admin::Admin::open(database_url, Missing::Create).await?;
+    let created = admin.add_user(username, password).await;
+    admin.close().await;
     anyhow::ensure!(created?, "the user {username:?} already exists");
     Ok(())
 }
 
 /// Support's reset for someone who lost both phone and backup codes: 2FA off, codes deleted, sessions
-/// and login challenges revoked, the second-factor counter cleared.
+/// and login challenges revoked, the second-factor counter cleared; `two_factor_reset`.
 pub async fn reset_two_factor(database_url: &str, username: &str) -> anyhow::Result<()> {
-    match store::open(database_url).await? {
-        OpenedStore::Sqlite { store, .. } => reset_two_factor_in(&store, username).await,
-        OpenedStore::Postgres(store) => reset_two_factor_in(&store, username).await,
-    }
-}
-
-async fn reset_two_factor_in<S: Store>(store: &S, username: &str) -> anyhow::Result<()> {
-    let reset = store.reset_two_factor(username).await;
-    store.close().await;
+    let admin = admin::Admin::open(database_url, Missing::Refuse).await?;
+    let reset = admin.reset_two_factor(username).await;
+    admin.close().await;
     anyhow::ensure!(reset?, "there is no user {username:?}");
     Ok(())
 }
 
 /// `usercenter user unlock`: lifts rule 10's lock (and the second-factor back-off) of an account.
 pub async fn unlock_second_factor(database_url: &str, username: &str) -> anyhow::Result<Unlock> {
-    match store::open(database_url).await? {
-        OpenedStore::Sqlite { store, .. } => unlock_in(&store, username).await,
-        OpenedStore::Postgres(store) => unlock_in(&store, username).await,
-    }
-}
-
-async fn unlock_in<S: Store>(store: &S, username: &str) -> anyhow::Result<Unlock> {
-    let unlocked = store.unlock_second_factor(username).await;
-    store.close().await;
+    let admin = admin::Admin::open(database_url, Missing::Refuse).await?;
+    let unlocked = admin.unlock(username).await;
+    admin.close().await;
     let unlocked = unlocked?;
     anyhow::ensure!(unlocked != Unlock::NoSuchUser, "there is no user {username:?}");
     Ok(unlocked)
+}
+
+/// A password `user add` and `user set-password` accept: 8 to 128 characters.
+pub fn check_password(password: &SecretString) -> anyhow::Result<()> {
+    let chars = password.expose().chars().count();
+    anyhow::ensure!(
+        (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars),
+        "the password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters long (it has {chars})"
+    );
+    Ok(())
 }
 
 fn check_new_account(username: &str, password: &SecretString) -> anyhow::Result<()> {
@@ -474,7 +522,7 @@ fn check_new_account(username: &str, password: &SecretString) -> anyhow::Result<
         anyhow::bail!(problem);
     }
     anyhow::ensure!(!password.is_empty(), "the password must not be empty");
-    Ok(())
+    check_password(password)
 }
 
 /// Why `user add` refuses `username`, if it does. Login answers such a username `invalid_credentials`

@@ -648,7 +648,8 @@ async fn every_password_re_entry_and_confirm_is_throttled_together() {
 async fn internal_errors_are_generic_problem_json() {
     // Two states on one database with different server keys: the second cannot decrypt the secret.
     let clock = ManualClock::at_unix(T0);
-    let (backend, _) = super::store::SqliteBackend::connect("sqlite::memory:").await.unwrap();
+    let (backend, _, _) =
+        super::store::SqliteBackend::connect("sqlite::memory:", super::Missing::Create).await.unwrap();
     let store = super::SqliteStore::new(backend);
     let state = |keys| {
         AppState::new(
@@ -675,11 +676,17 @@ async fn internal_errors_are_generic_problem_json() {
 #[tokio::test]
 async fn usernames_and_passwords_are_checked_on_creation() {
     let state = AppState::in_memory(Arc::new(ManualClock::at_unix(T0))).await.unwrap();
-    let pw = SecretString::new("pw");
+    let pw = SecretString::new("eight ch");
     for bad in ["", "a:b", "a b", "a\u{7}", &"x".repeat(65)] {
         assert!(state.create_user(bad, &pw).await.is_err(), "{bad:?}");
     }
     assert!(state.create_user("bob", &SecretString::new("")).await.is_err());
+    // API v1.1: 8 to 128 characters (characters, not bytes).
+    for bad in ["seven c".to_owned(), "x".repeat(129)] {
+        let refused = state.create_user("bob", &SecretString::new(bad)).await.unwrap_err();
+        assert!(refused.to_string().contains("8 to 128 characters"), "{refused}");
+    }
+    state.create_user("carol", &SecretString::new("\u{e9}".repeat(128))).await.unwrap();
     state.create_user("bob", &pw).await.unwrap();
     let duplicate = state.create_user("bob", &pw).await.unwrap_err();
     assert!(duplicate.to_string().contains("already exists"), "{duplicate}");
@@ -698,7 +705,8 @@ fn server_config_debug_hides_the_database_password() {
 /// A state whose requests come from `peer`, behind `trusted` proxies, limited to `rate` per second.
 async fn limited(trusted: &str, rate: u32) -> Harness {
     let clock = ManualClock::at_unix(T0);
-    let (backend, _) = super::store::SqliteBackend::connect("sqlite::memory:").await.unwrap();
+    let (backend, _, _) =
+        super::store::SqliteBackend::connect("sqlite::memory:", super::Missing::Create).await.unwrap();
     let limits = super::RequestLimits { trusted_proxies: trusted.parse().unwrap(), anonymous_rate: rate };
     let state = AppState::new(
         super::SqliteStore::new(backend),

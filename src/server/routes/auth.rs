@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::{Anonymous, AuthUser};
+use super::{Anonymous, RequestOrigin, SetupAllowed};
 use crate::domain::{Health, LoginRequest, LoginResponse, Me, SecondFactorRequest, paths};
 use crate::server::AppState;
 use crate::server::error::{ApiError, ApiJson};
@@ -28,23 +28,25 @@ async fn health() -> Json<Health> {
 async fn login<S: Store>(
     State(state): State<AppState<S>>,
     Anonymous(client): Anonymous,
+    RequestOrigin(origin): RequestOrigin,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    Ok(Json(signin::with_password(&state, client, &request).await?))
+    Ok(Json(signin::with_password(&state, client, &origin, &request).await?))
 }
 
 async fn second_factor<S: Store>(
     State(state): State<AppState<S>>,
     Anonymous(_): Anonymous,
+    RequestOrigin(origin): RequestOrigin,
     ApiJson(request): ApiJson<SecondFactorRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let session = signin::with_second_factor(&state, request).await?;
+    let session = signin::with_second_factor(&state, &origin, request).await?;
     Ok(Json(LoginResponse::Authenticated(session)))
 }
 
 async fn logout<S: Store>(
     State(state): State<AppState<S>>,
-    AuthUser(auth): AuthUser,
+    SetupAllowed(auth): SetupAllowed,
 ) -> Result<StatusCode, ApiError> {
     signin::sign_out(&state, &auth).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -52,7 +54,7 @@ async fn logout<S: Store>(
 
 async fn me<S: Store>(
     State(state): State<AppState<S>>,
-    AuthUser(auth): AuthUser,
+    SetupAllowed(auth): SetupAllowed,
 ) -> Result<Json<Me>, ApiError> {
-    Ok(Json(two_factor::summary(&state, auth.user).await?))
+    Ok(Json(two_factor::summary(&state, auth).await?))
 }

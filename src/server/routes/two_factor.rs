@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 
-use super::AuthUser;
+use super::{AuthUser, SetupAllowed};
 use crate::domain::{
     BackupCodesResponse, ConfirmRequest, ConfirmResponse, DisableResponse, Enrollment, PasswordRequest, paths,
 };
@@ -24,24 +24,24 @@ pub fn router<S: Store>() -> Router<AppState<S>> {
 
 async fn start_enrollment<S: Store>(
     State(state): State<AppState<S>>,
-    AuthUser(auth): AuthUser,
+    SetupAllowed(auth): SetupAllowed,
     ApiJson(request): ApiJson<PasswordRequest>,
 ) -> Result<(StatusCode, Json<Enrollment>), ApiError> {
-    let enrollment = two_factor::start_enrollment(&state, auth.user, &request.password).await?;
+    let enrollment = two_factor::start_enrollment(&state, auth.user, &request.password, &auth.origin).await?;
     Ok((StatusCode::CREATED, Json(enrollment)))
 }
 
 async fn confirm_enrollment<S: Store>(
     State(state): State<AppState<S>>,
-    AuthUser(auth): AuthUser,
+    SetupAllowed(auth): SetupAllowed,
     ApiJson(request): ApiJson<ConfirmRequest>,
 ) -> Result<Json<ConfirmResponse>, ApiError> {
-    Ok(Json(two_factor::confirm_enrollment(&state, &auth.user, &request.code).await?))
+    Ok(Json(two_factor::confirm_enrollment(&state, &auth.user, &request.code, &auth.origin).await?))
 }
 
 async fn cancel_enrollment<S: Store>(
     State(state): State<AppState<S>>,
-    AuthUser(auth): AuthUser,
+    SetupAllowed(auth): SetupAllowed,
 ) -> Result<StatusCode, ApiError> {
     two_factor::cancel_enrollment(&state, &auth.user).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -52,7 +52,7 @@ async fn regenerate_backup_codes<S: Store>(
     AuthUser(auth): AuthUser,
     ApiJson(request): ApiJson<PasswordRequest>,
 ) -> Result<Json<BackupCodesResponse>, ApiError> {
-    Ok(Json(two_factor::regenerate_backup_codes(&state, &auth.user, &request.password).await?))
+    Ok(Json(two_factor::regenerate_backup_codes(&state, &auth.user, &request.password, &auth.origin).await?))
 }
 
 async fn disable<S: Store>(
@@ -60,5 +60,5 @@ async fn disable<S: Store>(
     AuthUser(auth): AuthUser,
     ApiJson(request): ApiJson<PasswordRequest>,
 ) -> Result<Json<DisableResponse>, ApiError> {
-    Ok(Json(two_factor::disable(&state, &auth.user, &request.password).await?))
+    Ok(Json(two_factor::disable(&state, &auth, &request.password).await?))
 }

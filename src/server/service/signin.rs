@@ -4,30 +4,61 @@ use std::net::IpAddr;
 
 use super::{timestamp, too_many_attempts};
 use crate::domain::{
-    BackupCode, Challenge, LoginRequest, LoginResponse, SecondFactorMethod, SecondFactorRequest,
-    SecretString, Session, VerificationCode,
+    BackupCode, Challenge, EventKind, LoginRequest, LoginResponse, Policy, SecondFactorMethod,
+    SecondFactorRequest, SecretString, Session, SignInFailure, ThrottleScope, VerificationCode,
 };
 use crate::server::address::AddressKey;
-use crate::server::crypto::{HashKind, random_token};
+use crate::server::crypto::{HashKind, random_public_id, random_token};
 use crate::server::error::ApiError;
 use crate::server::store::{
-    AfterPassword, NewCredential, PasswordLogin, Scope, SecondFactorAttempt, SecondFactorOutcome, Spend,
-    Store, UserRecord,
+    AfterPassword, NewCredential, NewSession, Origin, PasswordLogin, Scope, SecondFactorAttempt,
+    SecondFactorOutcome, Spend, Store, UserRecord,
 };
 use crate::server::{CHALLENGE_TTL_S, SESSION_TTL_S, Services, totp, username_problem};
 
-/// A signed-in request: the account and the hash of the token it carried.
+/// `last_seen_at` is written at most this often per session, not on every request.
+pub const LAST_SEEN_EVERY_S: i64 = 60;
+
+/// A signed-in request: the account, its session, the workspace policy as read with it, and where the
+/// request came from.
 pub struct SignedIn {
     pub user: UserRecord,
     pub token_hash: Vec<u8>,
+    /// The session's public id.
+    pub session_id: String,
+    pub policy: Policy,
+    pub origin: Origin,
 }
 
-/// The account behind a bearer token; 401 `unauthorized` for an unknown, expired or revoked one.
-pub async fn signed_in<S: Store>(state: &Services<S>, token: &str) -> Result<SignedIn, ApiError> {
+impl SignedIn {
+    /// While the policy requires 2FA and this account has none, the session may only set it up (and
+    /// read its account and events, and sign out). Computed at each request, so it ends the moment
+    /// enrollment is confirmed, and a policy change takes effect at the next request.
+    pub fn setup_only(&self) -> bool {
+        self.policy.two_factor_required && !self.user.two_factor_enabled()
+    }
+}
+
+/// The account behind a bearer token; 401 `unauthorized` for an unknown, expired or revoked one. The
+/// session's `last_seen_at` (with the address and user agent) is written when it is a minute old.
+pub async fn signed_in<S: Store>(
+    state: &Services<S>,
+    token: &str,
+    origin: Origin,
+) -> Result<SignedIn, ApiError> {
     let token_hash = state.keys.lookup_hash(HashKind::SessionToken, token);
-    let user =
-        state.store.session_user(&token_hash, state.clock.unix()).await?.ok_or(ApiError::Unauthorized)?;
-    Ok(SignedIn { user, token_hash })
+    let now = state.clock.unix();
+    let found = state.store.session_user(&token_hash, now).await?.ok_or(ApiError::Unauthorized)?;
+    if found.session_last_seen_at <= now - LAST_SEEN_EVERY_S {
+        // Bookkeeping: a failure (a full disk) must not fail the request that reads.
+        if let Err(error) =
+            state.store.touch_session(&token_hash, now, now - LAST_SEEN_EVERY_S, &origin).await
+        {
+            tracing::warn!(error = %format!("{error:#}"), "cannot record when a session was last seen");
+        }
+    }
+    let policy = found.policy();
+    Ok(SignedIn { user: found.user, token_hash, session_id: found.session_id, policy, origin })
 }
 
 /// A new random token, its keyed hash for storage, and when it ends.
@@ -47,17 +78,24 @@ impl Issued {
     fn credential(&self) -> NewCredential<'_> {
         NewCredential { hash: &self.hash, expires_at: self.expires_at }
     }
+
+    fn session<'a>(&'a self, public_id: &'a str) -> NewSession<'a> {
+        NewSession { credential: self.credential(), public_id }
+    }
 }
 
-/// The password step: a session when 2FA is off, a login challenge when it is on.
+/// The password step: a session when 2FA is off (one that may only set up 2FA while the policy
+/// requires it), a login challenge when it is on.
 ///
 /// A username `user add` would refuse is `invalid_credentials` at once: it names no account, and so
 /// nothing is written for it (rule 11). Otherwise the attempt is counted per (client address,
 /// username) before the password is checked (rule 8), after a place in the hashing queue is taken (a
-/// 503 for a full queue is no attempt).
+/// 503 for a full queue is no attempt). A wrong password for an existing account records
+/// `sign_in_failed` (and `throttled` when it starts a back-off); an unknown username records nothing.
 pub async fn with_password<S: Store>(
     state: &Services<S>,
     client: IpAddr,
+    origin: &Origin,
     request: &LoginRequest,
 ) -> Result<LoginResponse, ApiError> {
     if username_problem(&request.username).is_some() {
@@ -67,33 +105,43 @@ pub async fn with_password<S: Store>(
     let ticket = state.passwords.reserve()?;
     // Known or unknown usernames alike, so a 429 does not reveal which accounts exist.
     let subject = state.keys.login_throttle_subject(&AddressKey::of(client).to_string(), &request.username);
-    state.attempt(Scope::Login, &subject, now).await?;
-    let user = state.store.user_by_name(&request.username).await?;
+    let attempt = state.attempt(Scope::Login, &subject, now).await?;
+    let account = state.store.user_by_name(&request.username).await?;
     // An unknown user is checked against a dummy hash: same work, same answer.
-    let stored = user.as_ref().map(|u| u.password_hash.as_str());
+    let stored = account.as_ref().map(|a| a.user.password_hash.as_str());
     let matches = state.passwords.verify(ticket, &request.password, stored).await?;
-    let Some(user) = user.filter(|_| matches) else {
+    let Some(account) = account else {
         return Err(ApiError::InvalidCredentials);
     };
+    if !matches {
+        let mut events = vec![EventKind::SignInFailed { reason: SignInFailure::InvalidPassword }];
+        events.extend(attempt.throttled(ThrottleScope::Login));
+        state.store.record_events(account.user.id, &events, origin, now).await?;
+        return Err(ApiError::InvalidCredentials);
+    }
+    let policy = account.policy();
+    let user = account.user;
     if !user.two_factor_enabled() {
         let session = Issued::new(state, HashKind::SessionToken, now + SESSION_TTL_S);
-        let then = AfterPassword::Session(session.credential());
-        state
-            .store
-            .complete_password_login(PasswordLogin { user_id: user.id, throttle_subject: &subject, then })
-            .await?;
-        return Ok(LoginResponse::Authenticated(Session {
+        let public_id = random_public_id();
+        let then = AfterPassword::Session(session.session(&public_id));
+        let login = PasswordLogin { user_id: user.id, throttle_subject: &subject, then, origin, now };
+        state.store.complete_password_login(login).await?;
+        let session = Session {
             token: session.token,
             expires_at: timestamp(session.expires_at)?,
             backup_codes_remaining: None,
-        }));
+        };
+        return Ok(if policy.two_factor_required {
+            LoginResponse::TwoFactorSetupRequired(session)
+        } else {
+            LoginResponse::Authenticated(session)
+        });
     }
     let challenge = Issued::new(state, HashKind::Challenge, now + CHALLENGE_TTL_S);
     let then = AfterPassword::Challenge(challenge.credential());
-    state
-        .store
-        .complete_password_login(PasswordLogin { user_id: user.id, throttle_subject: &subject, then })
-        .await?;
+    let login = PasswordLogin { user_id: user.id, throttle_subject: &subject, then, origin, now };
+    state.store.complete_password_login(login).await?;
     Ok(LoginResponse::SecondFactorRequired(Challenge {
         challenge: challenge.token,
         expires_at: timestamp(challenge.expires_at)?,
@@ -146,6 +194,7 @@ impl Checked {
 /// one signs in, and the others leave their codes unused (rule 12).
 pub async fn with_second_factor<S: Store>(
     state: &Services<S>,
+    origin: &Origin,
     request: SecondFactorRequest,
 ) -> Result<Session, ApiError> {
     let SecondFactorRequest { challenge, code, backup_code } = request;
@@ -175,11 +224,13 @@ pub async fn with_second_factor<S: Store>(
         },
     };
     let session = Issued::new(state, HashKind::SessionToken, now + SESSION_TTL_S);
+    let public_id = random_public_id();
     let attempt = SecondFactorAttempt {
         user_id: user.id,
         challenge_hash: &challenge_hash,
         spend: checked.spend(),
-        session: session.credential(),
+        session: session.session(&public_id),
+        origin,
         now,
     };
     match state.store.complete_second_factor(attempt).await? {
@@ -196,7 +247,7 @@ pub async fn with_second_factor<S: Store>(
     }
 }
 
-/// Revokes the session the request was made with.
+/// Revokes the session the request was made with (no event: the person did it, here and now).
 pub async fn sign_out<S: Store>(state: &Services<S>, signed_in: &SignedIn) -> Result<(), ApiError> {
     state.store.delete_session(&signed_in.token_hash).await?;
     Ok(())

@@ -1,18 +1,20 @@
 //! The account summary and the two-factor life cycle: enrolling, confirming, cancelling, new backup
 //! codes and disabling. Every change that needs the password re-checks it first (throttled).
 
-use super::timestamp;
+use super::signin::SignedIn;
+use super::{Attempt, timestamp};
 use crate::domain::{
     BACKUP_CODE_COUNT, BackupCodesResponse, ConfirmResponse, DisableResponse, Enrollment, Me, SecretString,
-    TwoFactorStatus, VerificationCode,
+    ThrottleScope, TwoFactorStatus, VerificationCode,
 };
 use crate::server::crypto::{HashKind, random_backup_code};
 use crate::server::error::ApiError;
-use crate::server::store::{ConfirmOutcome, Scope, Store, UserRecord};
+use crate::server::store::{ConfirmOutcome, Confirmation, Origin, Scope, Store, UserRecord};
 use crate::server::{ENROLLMENT_TTL_S, Services, totp};
 
-/// GET /v1/me: who is signed in and where their two-factor setup stands.
-pub async fn summary<S: Store>(state: &Services<S>, user: UserRecord) -> Result<Me, ApiError> {
+/// GET /v1/me: who is signed in, where their two-factor setup stands, and the workspace policy.
+pub async fn summary<S: Store>(state: &Services<S>, signed_in: SignedIn) -> Result<Me, ApiError> {
+    let SignedIn { user, policy, .. } = signed_in;
     let enabled = user.two_factor_enabled();
     let backup_codes_remaining = if enabled { state.store.backup_codes_remaining(user.id).await? } else { 0 };
     let enabled_at = match user.totp_enabled_at.filter(|_| enabled) {
@@ -23,8 +25,7 @@ pub async fn summary<S: Store>(state: &Services<S>, user: UserRecord) -> Result<
     Ok(Me {
         username: user.username,
         two_factor: TwoFactorStatus { enabled, enabled_at, backup_codes_remaining, pending_enrollment },
-        // The workspace policy arrives with the events and sessions issue (v1.1).
-        policy: crate::domain::Policy::default(),
+        policy,
     })
 }
 
@@ -33,11 +34,12 @@ pub async fn start_enrollment<S: Store>(
     state: &Services<S>,
     user: UserRecord,
     password: &SecretString,
+    origin: &Origin,
 ) -> Result<Enrollment, ApiError> {
     if user.two_factor_enabled() {
         return Err(ApiError::AlreadyEnabled);
     }
-    state.reenter_password(&user, password).await?;
+    state.reenter_password(&user, password, origin).await?;
     let secret = totp::generate_secret();
     let sealed = state.keys.encrypt_secret(user.id, &secret)?;
     let now = state.clock.unix();
@@ -60,27 +62,53 @@ pub async fn start_enrollment<S: Store>(
     })
 }
 
-/// A code for the pending secret turns 2FA on (its step counts as used) and brings ten backup codes.
+/// A code for the pending secret turns 2FA on (its step counts as used) and brings ten backup codes; a
+/// session that could only set up 2FA is a full one from now on. A wrong code is no sign-in: its only
+/// event is `throttled` when it starts a back-off.
 pub async fn confirm_enrollment<S: Store>(
     state: &Services<S>,
     user: &UserRecord,
     code: &SecretString,
+    origin: &Origin,
 ) -> Result<ConfirmResponse, ApiError> {
     let now = state.clock.unix();
     let sealed = user.live_pending_secret(now).ok_or(ApiError::NoPendingEnrollment)?;
     let subject = user.id.to_string();
-    state.attempt(Scope::Verify, &subject, now).await?;
+    let attempt = state.attempt(Scope::Verify, &subject, now).await?;
     let secret = state.keys.decrypt_secret(user.id, sealed)?;
-    let code = VerificationCode::parse(code.expose()).ok_or(ApiError::InvalidCode)?;
-    let step = totp::matching_step(&secret, code.expose(), now)?.ok_or(ApiError::InvalidCode)?;
+    let step = match VerificationCode::parse(code.expose()) {
+        Some(code) => totp::matching_step(&secret, code.expose(), now)?,
+        None => None,
+    };
+    let Some(step) = step else {
+        return Err(failed_code(state, user, attempt, ApiError::InvalidCode, origin, now).await);
+    };
     let (codes, hashes) = new_backup_codes(state);
-    match state.store.confirm_enrollment(user.id, sealed, step, now, &hashes).await? {
-        ConfirmOutcome::Enabled => {}
-        ConfirmOutcome::StepAlreadyUsed => return Err(ApiError::CodeAlreadyUsed),
-        ConfirmOutcome::NoPending => return Err(ApiError::NoPendingEnrollment),
+    let confirmation =
+        Confirmation { user_id: user.id, secret: sealed, step, backup_code_hashes: &hashes, origin, now };
+    match state.store.confirm_enrollment(confirmation).await? {
+        ConfirmOutcome::Enabled => Ok(ConfirmResponse { enabled: true, backup_codes: codes }),
+        ConfirmOutcome::StepAlreadyUsed => {
+            Err(failed_code(state, user, attempt, ApiError::CodeAlreadyUsed, origin, now).await)
+        }
+        ConfirmOutcome::NoPending => Err(ApiError::NoPendingEnrollment),
     }
-    state.store.throttle_reset(Scope::Verify, &subject).await?;
-    Ok(ConfirmResponse { enabled: true, backup_codes: codes })
+}
+
+/// `error`, after recording `throttled` if this failed confirmation code starts a back-off.
+async fn failed_code<S: Store>(
+    state: &Services<S>,
+    user: &UserRecord,
+    attempt: Attempt,
+    error: ApiError,
+    origin: &Origin,
+    now: i64,
+) -> ApiError {
+    let Some(throttled) = attempt.throttled(ThrottleScope::SecondFactor) else { return error };
+    match state.store.record_events(user.id, &[throttled], origin, now).await {
+        Ok(()) => error,
+        Err(failed) => failed.into(),
+    }
 }
 
 /// Drops a pending enrollment; nothing to do when none is pending.
@@ -94,23 +122,29 @@ pub async fn regenerate_backup_codes<S: Store>(
     state: &Services<S>,
     user: &UserRecord,
     password: &SecretString,
+    origin: &Origin,
 ) -> Result<BackupCodesResponse, ApiError> {
-    require_enabled_and_password(state, user, password).await?;
+    require_enabled_and_password(state, user, password, origin).await?;
     let (codes, hashes) = new_backup_codes(state);
-    if !state.store.replace_backup_codes(user.id, &hashes).await? {
+    if !state.store.replace_backup_codes(user.id, &hashes, origin, state.clock.unix()).await? {
         return Err(ApiError::NotEnabled);
     }
     Ok(BackupCodesResponse { backup_codes: codes })
 }
 
-/// 2FA off after the password: the secret and the backup codes are deleted.
+/// 2FA off after the password: the secret and the backup codes are deleted. While the workspace
+/// requires 2FA: 403 `two_factor_required`, before the password (no attempt is counted).
 pub async fn disable<S: Store>(
     state: &Services<S>,
-    user: &UserRecord,
+    signed_in: &SignedIn,
     password: &SecretString,
 ) -> Result<DisableResponse, ApiError> {
-    require_enabled_and_password(state, user, password).await?;
-    if !state.store.disable_two_factor(user.id).await? {
+    let SignedIn { user, origin, .. } = signed_in;
+    if signed_in.policy.two_factor_required {
+        return Err(ApiError::TwoFactorRequired);
+    }
+    require_enabled_and_password(state, user, password, origin).await?;
+    if !state.store.disable_two_factor(user.id, origin, state.clock.unix()).await? {
         return Err(ApiError::NotEnabled);
     }
     Ok(DisableResponse { enabled: false })
@@ -121,11 +155,12 @@ async fn require_enabled_and_password<S: Store>(
     state: &Services<S>,
     user: &UserRecord,
     password: &SecretString,
+    origin: &Origin,
 ) -> Result<(), ApiError> {
     if !user.two_factor_enabled() {
         return Err(ApiError::NotEnabled);
     }
-    state.reenter_password(user, password).await
+    state.reenter_password(user, password, origin).await
 }
 
 /// Ten fresh, distinct codes as shown (`xxxxx-xxxxx`) and their keyed hashes for storage.

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::domain::{EventKind, Policy};
 pub use postgres::PostgresBackend;
 pub use sql::SqlStore;
 pub use sqlite::SqliteBackend;
@@ -29,6 +30,7 @@ pub struct UserRecord {
     pub id: i64,
     pub username: String,
     pub password_hash: String,
+    pub created_at: i64,
     /// Encrypted active TOTP secret; `None` while 2FA is off.
     pub totp_secret: Option<Vec<u8>>,
     pub totp_enabled_at: Option<i64>,
@@ -63,7 +65,9 @@ impl UserRecord {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Throttle {
     /// The attempt may go ahead; it already counts as a failure until [`Store::throttle_reset`].
-    Allowed,
+    /// `backs_off`: counted as a failure, this attempt starts a back-off (the `throttled` event, once,
+    /// if it does fail).
+    Allowed { backs_off: bool },
     /// Back-off in force until this Unix time.
     Locked { until: i64 },
 }
@@ -146,23 +150,123 @@ pub struct NewCredential<'a> {
     pub expires_at: i64,
 }
 
+/// A session about to be stored: its token's hash and end, and its public id (random, not derived
+/// from the token).
+#[derive(Clone, Copy, Debug)]
+pub struct NewSession<'a> {
+    pub credential: NewCredential<'a>,
+    pub public_id: &'a str,
+}
+
+/// Where a request came from, recorded with its events and sessions; both `None` for an
+/// administrator's command.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Origin {
+    /// An administrator's command on the server's machine.
+    pub const ADMIN: Origin = Origin { address: None, user_agent: None };
+}
+
+/// An account with the workspace policy, read in one query.
+#[derive(Clone, sqlx::FromRow)]
+pub struct Account {
+    #[sqlx(flatten)]
+    pub user: UserRecord,
+    /// `policy.two_factor_required` (0 or 1).
+    pub two_factor_required: i64,
+}
+
+impl Account {
+    pub fn policy(&self) -> Policy {
+        Policy { two_factor_required: self.two_factor_required != 0 }
+    }
+}
+
+/// The owner of a live session, the session and the workspace policy, read in one query.
+#[derive(Clone, sqlx::FromRow)]
+pub struct SignedInRecord {
+    #[sqlx(flatten)]
+    pub user: UserRecord,
+    pub session_id: String,
+    pub session_last_seen_at: i64,
+    pub two_factor_required: i64,
+}
+
+impl SignedInRecord {
+    pub fn policy(&self) -> Policy {
+        Policy { two_factor_required: self.two_factor_required != 0 }
+    }
+}
+
+/// One live session as listed.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SessionRecord {
+    pub token_hash: Vec<u8>,
+    pub public_id: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// One stored event, with its account's name. `details` is JSON text.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct EventRecord {
+    pub id: i64,
+    pub username: String,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub details: String,
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+    pub at: i64,
+}
+
+/// An event waiting in the outbox, as claimed by one server.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OutboxRecord {
+    #[sqlx(flatten)]
+    pub event: EventRecord,
+    /// 1 once the events log has it.
+    pub logged: i64,
+    /// Failed webhook deliveries so far.
+    pub attempts: i64,
+}
+
+/// What becomes of a claimed outbox row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    /// Delivered everywhere it goes (or given up, and logged so): the row is deleted.
+    Done,
+    /// Tried again at `next_attempt_at`; `logged` whether the events log has it now, `failed` whether
+    /// this was a failed webhook delivery (counted in `attempts`).
+    Retry { next_attempt_at: i64, logged: bool, failed: bool },
+}
+
 /// What a right password leads to.
 #[derive(Clone, Copy, Debug)]
 pub enum AfterPassword<'a> {
-    /// 2FA is off: signed in.
-    Session(NewCredential<'a>),
+    /// 2FA is off: signed in (with a session that may only set up 2FA while the policy requires it).
+    Session(NewSession<'a>),
     /// 2FA is on: a login challenge for the second step.
     Challenge(NewCredential<'a>),
 }
 
-/// A password login that succeeded, to record in one transaction: its throttle count is cleared and
-/// the session or challenge is stored.
+/// A password login that succeeded, to record in one transaction: its throttle count is cleared, the
+/// session or challenge is stored, and a session's `sign_in` event recorded.
 #[derive(Clone, Copy, Debug)]
 pub struct PasswordLogin<'a> {
     pub user_id: i64,
     /// The login-scope throttle subject of this (address, username).
     pub throttle_subject: &'a str,
     pub then: AfterPassword<'a>,
+    pub origin: &'a Origin,
+    pub now: i64,
 }
 
 /// The proof a second-factor request carries, as checked before the transaction (CPU work only).
@@ -184,7 +288,8 @@ pub struct SecondFactorAttempt<'a> {
     pub challenge_hash: &'a [u8],
     pub spend: Spend<'a>,
     /// Stored only if the attempt signs in.
-    pub session: NewCredential<'a>,
+    pub session: NewSession<'a>,
+    pub origin: &'a Origin,
     pub now: i64,
 }
 
@@ -222,6 +327,21 @@ pub struct Purged {
     pub throttles: u64,
     pub sessions: u64,
     pub challenges: u64,
+    /// Events older than the retention.
+    pub events: u64,
+    /// Events older than the retention that no server delivered (none ran, or it kept failing).
+    pub undelivered: u64,
+}
+
+/// What [`Store::confirm_enrollment`] carries out.
+#[derive(Clone, Copy, Debug)]
+pub struct Confirmation<'a> {
+    pub user_id: i64,
+    pub secret: &'a [u8],
+    pub step: i64,
+    pub backup_code_hashes: &'a [Vec<u8>],
+    pub origin: &'a Origin,
+    pub now: i64,
 }
 
 /// The storage the server needs; small on purpose. Handlers are generic over it (`AppState<S>`), so
@@ -235,8 +355,20 @@ pub trait Store: Send + Sync + 'static {
         password_hash: &str,
         now: i64,
     ) -> impl Future<Output = anyhow::Result<bool>> + Send;
-    fn user_by_name(&self, username: &str)
-    -> impl Future<Output = anyhow::Result<Option<UserRecord>>> + Send;
+    /// The account and the workspace policy.
+    fn user_by_name(&self, username: &str) -> impl Future<Output = anyhow::Result<Option<Account>>> + Send;
+    /// Every account, by name.
+    fn users(&self) -> impl Future<Output = anyhow::Result<Vec<UserRecord>>> + Send;
+    /// `false` if there is no such user. Its sessions, codes and events go with it.
+    fn delete_user(&self, username: &str) -> impl Future<Output = anyhow::Result<bool>> + Send;
+    /// A new password hash; every session and login challenge ends; `password_changed`. `false` if there
+    /// is no such user.
+    fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = anyhow::Result<bool>> + Send;
 
     /// Records a right password: clears its login count and stores the session or the challenge.
     fn complete_password_login(
@@ -244,13 +376,78 @@ pub trait Store: Send + Sync + 'static {
         login: PasswordLogin<'_>,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 
-    /// The owner of a live session.
+    /// The owner of a live session, the session's id and the policy.
     fn session_user(
         &self,
         token_hash: &[u8],
         now: i64,
-    ) -> impl Future<Output = anyhow::Result<Option<UserRecord>>> + Send;
+    ) -> impl Future<Output = anyhow::Result<Option<SignedInRecord>>> + Send;
+    /// Records that the session was used at `now` from `origin` if its last use on record is at or
+    /// before `stale` (so at most once a minute, whichever server sees it).
+    fn touch_session(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+        stale: i64,
+        origin: &Origin,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// Logout: no event.
     fn delete_session(&self, token_hash: &[u8]) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// The account's live sessions, most recently seen first.
+    fn sessions(
+        &self,
+        user_id: i64,
+        now: i64,
+    ) -> impl Future<Output = anyhow::Result<Vec<SessionRecord>>> + Send;
+    /// Ends the account's live session `public_id` and records `session_revoked`; `false` if there is
+    /// none (unknown, expired, or another account's).
+    fn revoke_session(
+        &self,
+        user_id: i64,
+        public_id: &str,
+        origin: &Origin,
+        now: i64,
+    ) -> impl Future<Output = anyhow::Result<bool>> + Send;
+    /// Ends every session of the account but `keep`; records `sessions_revoked` when there were any.
+    fn revoke_other_sessions(
+        &self,
+        user_id: i64,
+        keep: &[u8],
+        origin: &Origin,
+        now: i64,
+    ) -> impl Future<Output = anyhow::Result<u32>> + Send;
+
+    /// Records events of a failed attempt (each at most once, from [`Throttle::Allowed`]'s `backs_off`
+    /// and the check's outcome) in one statement.
+    fn record_events(
+        &self,
+        user_id: i64,
+        events: &[EventKind],
+        origin: &Origin,
+        now: i64,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// The account's events before the id `before` (all when `None`), newest first, at most `limit`.
+    fn events(
+        &self,
+        user_id: Option<i64>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = anyhow::Result<Vec<EventRecord>>> + Send;
+    /// Claims up to `limit` outbox rows due at `now` that no live lease holds, until `lease_until`.
+    fn claim_outbox(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> impl Future<Output = anyhow::Result<Vec<OutboxRecord>>> + Send;
+    /// Settles claimed rows, in one transaction.
+    fn settle_outbox(&self, settled: &[(i64, Delivered)]) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// Wakes the delivery task of this process after a commit that recorded events.
+    fn events_recorded(&self) -> &tokio::sync::Notify;
+
+    /// The workspace policy.
+    fn policy(&self) -> impl Future<Output = anyhow::Result<Policy>> + Send;
+    fn set_policy(&self, policy: Policy) -> impl Future<Output = anyhow::Result<()>> + Send;
 
     /// The account of a live, unused login challenge.
     fn challenge_owner(
@@ -275,29 +472,41 @@ pub trait Store: Send + Sync + 'static {
         expires_at: i64,
     ) -> impl Future<Output = anyhow::Result<bool>> + Send;
     fn clear_pending_enrollment(&self, user_id: i64) -> impl Future<Output = anyhow::Result<()>> + Send;
-    /// Turns the pending `secret` into the active one, records `step` and stores the backup codes.
+    /// Turns the pending `secret` into the active one, records `step`, stores the backup codes, clears
+    /// the `verify` count and records `two_factor_enabled`.
     fn confirm_enrollment(
         &self,
-        user_id: i64,
-        secret: &[u8],
-        step: i64,
-        now: i64,
-        backup_code_hashes: &[Vec<u8>],
+        confirmation: Confirmation<'_>,
     ) -> impl Future<Output = anyhow::Result<ConfirmOutcome>> + Send;
 
     fn backup_codes_remaining(&self, user_id: i64) -> impl Future<Output = anyhow::Result<u32>> + Send;
-    /// Replaces all backup codes; `false` when 2FA is off.
+    /// Replaces all backup codes and records `backup_codes_regenerated`; `false` when 2FA is off.
     fn replace_backup_codes(
         &self,
         user_id: i64,
         hashes: &[Vec<u8>],
+        origin: &Origin,
+        now: i64,
     ) -> impl Future<Output = anyhow::Result<bool>> + Send;
-    /// Deletes the secret and the backup codes; `false` when 2FA was off.
-    fn disable_two_factor(&self, user_id: i64) -> impl Future<Output = anyhow::Result<bool>> + Send;
-    /// Support's reset: 2FA off, backup codes, sessions, challenges and counters gone. `false` if no such user.
-    fn reset_two_factor(&self, username: &str) -> impl Future<Output = anyhow::Result<bool>> + Send;
-    /// `usercenter user unlock`: clears the second-factor counts (the hard lock and the back-off).
-    fn unlock_second_factor(&self, username: &str) -> impl Future<Output = anyhow::Result<Unlock>> + Send;
+    /// Deletes the secret and the backup codes and records `two_factor_disabled`; `false` when 2FA was
+    /// off.
+    fn disable_two_factor(
+        &self,
+        user_id: i64,
+        origin: &Origin,
+        now: i64,
+    ) -> impl Future<Output = anyhow::Result<bool>> + Send;
+    /// Support's reset: 2FA off, backup codes, sessions, challenges and counters gone; `two_factor_reset`.
+    /// `false` if no such user.
+    fn reset_two_factor(&self, username: &str, now: i64)
+    -> impl Future<Output = anyhow::Result<bool>> + Send;
+    /// `usercenter user unlock`: clears the second-factor counts (the hard lock and the back-off);
+    /// `second_factor_unlocked` when it was locked.
+    fn unlock_second_factor(
+        &self,
+        username: &str,
+        now: i64,
+    ) -> impl Future<Output = anyhow::Result<Unlock>> + Send;
 
     /// Counts one attempt (as a failure until reset) unless a back-off is in force; see [`THROTTLE`].
     fn throttle_attempt(
@@ -309,8 +518,13 @@ pub trait Store: Send + Sync + 'static {
     /// A success: the count starts again from zero.
     fn throttle_reset(&self, scope: Scope, subject: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
 
-    /// Deletes expired sessions and challenges, and throttle rows idle for a day (rule 11).
-    fn purge_expired(&self, now: i64) -> impl Future<Output = anyhow::Result<Purged>> + Send;
+    /// Deletes expired sessions and challenges, throttle rows idle for a day (rule 11), and events (and
+    /// undelivered outbox rows) from before `events_before`.
+    fn purge_expired(
+        &self,
+        now: i64,
+        events_before: i64,
+    ) -> impl Future<Output = anyhow::Result<Purged>> + Send;
 
     /// The key check value recorded in the database, if any (rule 15).
     fn key_check(&self) -> impl Future<Output = anyhow::Result<Option<Vec<u8>>>> + Send;
@@ -334,6 +548,10 @@ pub trait Backend: Send + Sync + 'static {
 
     /// A transaction for several statements that write, begun so it cannot fail half-way for a lock.
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Db>>> + Send;
+
+    /// Whether `SELECT … FOR UPDATE SKIP LOCKED` exists: several servers then claim outbox rows without
+    /// waiting for each other (SQLite has one writer at a time and needs no such clause).
+    const SKIPS_LOCKED_ROWS: bool;
 }
 
 /// The row count of a statement; sqlx has it on each back end's result type, not on a trait.
@@ -347,11 +565,29 @@ pub enum OpenedStore {
         store: SqliteStore,
         /// The database file; `None` in memory.
         file: Option<PathBuf>,
+        /// True when the file was created just now.
+        created: bool,
     },
     Postgres(PostgresStore),
 }
 
+/// What [`open`] does with a SQLite database file that does not exist (API v1.1: only `serve` and
+/// `user add` create one, so a typo in `--database` does not make an empty database).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    Create,
+    Refuse,
+}
+
 impl OpenedStore {
+    /// The SQLite file this open created, if it did.
+    pub fn created_file(&self) -> Option<&Path> {
+        match self {
+            OpenedStore::Sqlite { file, created: true, .. } => file.as_deref(),
+            OpenedStore::Sqlite { .. } | OpenedStore::Postgres(_) => None,
+        }
+    }
+
     /// The SQLite file, when the database is one (not in memory).
     pub fn sqlite_file(&self) -> Option<&Path> {
         match self {
@@ -365,13 +601,14 @@ impl OpenedStore {
     }
 }
 
-/// Opens (creating if missing) the database at `url` and applies its migrations.
-pub async fn open(url: &str) -> anyhow::Result<OpenedStore> {
+/// Opens the database at `url` (creating a missing SQLite file only if `missing` says so) and applies
+/// its migrations.
+pub async fn open(url: &str, missing: Missing) -> anyhow::Result<OpenedStore> {
     if is_postgres_url(url) {
         Ok(OpenedStore::Postgres(SqlStore::new(PostgresBackend::connect(url).await?)))
     } else if url.starts_with("sqlite:") {
-        let (backend, file) = SqliteBackend::connect(url).await?;
-        Ok(OpenedStore::Sqlite { store: SqlStore::new(backend), file })
+        let (backend, file, created) = SqliteBackend::connect(url, missing).await?;
+        Ok(OpenedStore::Sqlite { store: SqlStore::new(backend), file, created })
     } else {
         Err(anyhow::anyhow!("unsupported database URL (use sqlite://PATH or postgres://…)"))
             .with_context(|| format!("cannot open the database {}", redact_url(url)))

@@ -42,6 +42,8 @@ impl Backend for PostgresBackend {
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
         self.pool.begin().await
     }
+
+    const SKIPS_LOCKED_ROWS: bool = true;
 }
 
 impl RowsAffected for PgQueryResult {

@@ -5,25 +5,70 @@
 //! the column types used here); both back ends have all of it, so they hold for `SqlStore<B>` as soon as
 //! `B` is a [`Backend`].
 
+use std::sync::Arc;
+
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
+use tokio::sync::Notify;
 
 use super::{
-    AfterPassword, Backend, ConfirmOutcome, NewCredential, PasswordLogin, Purged, RowsAffected as _,
-    SECOND_FACTOR_LOCK_AFTER, Scope, SecondFactorAttempt, SecondFactorOutcome, Spend, Store, THROTTLE,
+    Account, AfterPassword, Backend, ConfirmOutcome, Confirmation, Delivered, EventRecord, NewSession,
+    Origin, OutboxRecord, PasswordLogin, Purged, RowsAffected as _, SECOND_FACTOR_LOCK_AFTER, Scope,
+    SecondFactorAttempt, SecondFactorOutcome, SessionRecord, SignedInRecord, Spend, Store, THROTTLE,
     THROTTLE_IDLE_PURGE_S, Throttle, Unlock, UserRecord,
 };
+use crate::domain::{EventKind, Policy, SignInFailure, SignInMethod, ThrottleScope};
 
 /// The store over a back end `B`; cheap to clone (the pool is shared).
 #[derive(Clone)]
 pub struct SqlStore<B> {
     backend: B,
+    /// Told after every commit that recorded events, so this process delivers them at once.
+    events_recorded: Arc<Notify>,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub fn new(backend: B) -> Self {
-        Self { backend }
+        Self { backend, events_recorded: Arc::new(Notify::new()) }
     }
 }
+
+/// `type` and `details` of an event as stored: the API's names, written by serde from [`EventKind`].
+fn event_columns(kind: &EventKind) -> anyhow::Result<(String, String)> {
+    let value = serde_json::to_value(kind)?;
+    let kind = value.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_owned();
+    let details = value.get("details").cloned().unwrap_or_else(|| serde_json::json!({}));
+    anyhow::ensure!(!kind.is_empty(), "an event without a type");
+    Ok((kind, details.to_string()))
+}
+
+/// One `INSERT` for one to three events (the most one request records: a failed second factor that
+/// starts a back-off and locks the account); the outbox row of each is written by the trigger
+/// `events_to_outbox`, in the same statement.
+const INSERT_EVENTS: [&str; 3] = [
+    "INSERT INTO events (user_id, type, details, address, user_agent, at) VALUES ($1, $2, $3, $4, $5, $6)",
+    "INSERT INTO events (user_id, type, details, address, user_agent, at) VALUES ($1, $2, $3, $4, $5, $6), \
+     ($1, $7, $8, $4, $5, $6)",
+    "INSERT INTO events (user_id, type, details, address, user_agent, at) VALUES ($1, $2, $3, $4, $5, $6), \
+     ($1, $7, $8, $4, $5, $6), ($1, $9, $10, $4, $5, $6)",
+];
+
+/// Claims due outbox rows that no live lease holds. The lease is checked again on the row that is
+/// updated, so a second server that read the same rows first claims none of them.
+const CLAIM_OUTBOX: &str = "\
+    UPDATE outbox SET claimed_until = $2 \
+    WHERE event_id IN (SELECT event_id FROM outbox \
+        WHERE next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1) \
+        ORDER BY event_id LIMIT $3) \
+      AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1) \
+    RETURNING event_id AS id, username, type, details, address, user_agent, at, logged, attempts";
+/// [`CLAIM_OUTBOX`] where rows another server is claiming are skipped rather than waited for.
+const CLAIM_OUTBOX_SKIP_LOCKED: &str = "\
+    UPDATE outbox SET claimed_until = $2 \
+    WHERE event_id IN (SELECT event_id FROM outbox \
+        WHERE next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1) \
+        ORDER BY event_id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+      AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1) \
+    RETURNING event_id AS id, username, type, details, address, user_agent, at, logged, attempts";
 
 /// Connection of the back end `B`.
 type Connection<B> = <<B as Backend>::Db as Database>::Connection;
@@ -43,7 +88,7 @@ const COUNT_ATTEMPT: &str = "\
         ELSE $3 + ($6 << CAST(throttles.failures + 1 - $4 AS INTEGER)) END, \
       updated_at = $3 \
     WHERE throttles.locked_until IS NULL OR throttles.locked_until <= $3 \
-    RETURNING failures";
+    RETURNING failures, locked_until";
 
 /// Helpers of the `Store` methods; each runs on a connection the caller holds (maybe in a transaction).
 impl<B: Backend> SqlStore<B>
@@ -52,9 +97,37 @@ where
     <B::Db as Database>::Arguments: IntoArguments<B::Db>,
     for<'v> i64: Encode<'v, B::Db> + Decode<'v, B::Db> + Type<B::Db>,
     for<'v> &'v str: Encode<'v, B::Db> + Type<B::Db>,
+    for<'v> Option<&'v str>: Encode<'v, B::Db> + Type<B::Db>,
     for<'v> &'v [u8]: Encode<'v, B::Db> + Type<B::Db>,
     usize: ColumnIndex<<B::Db as Database>::Row>,
 {
+    /// Inside a write transaction (or as its own statement): records `events` of the account.
+    async fn insert_events(
+        connection: &mut Connection<B>,
+        user_id: i64,
+        events: &[EventKind],
+        origin: &Origin,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let Some(sql) = events.len().checked_sub(1).and_then(|i| INSERT_EVENTS.get(i)) else {
+            anyhow::ensure!(events.is_empty(), "at most {} events at once", INSERT_EVENTS.len());
+            return Ok(());
+        };
+        let columns = events.iter().map(event_columns).collect::<anyhow::Result<Vec<_>>>()?;
+        let mut query = sqlx::query(*sql)
+            .bind(user_id)
+            .bind(columns[0].0.as_str())
+            .bind(columns[0].1.as_str())
+            .bind(origin.address.as_deref())
+            .bind(origin.user_agent.as_deref())
+            .bind(now);
+        for (kind, details) in &columns[1..] {
+            query = query.bind(kind.as_str()).bind(details.as_str());
+        }
+        query.execute(&mut *connection).await?;
+        Ok(())
+    }
+
     /// Inside a write transaction: the user's backup codes become exactly `hashes`.
     async fn put_backup_codes(
         connection: &mut Connection<B>,
@@ -85,7 +158,7 @@ where
         // `fetch_all`, not `fetch_optional`: outside a transaction SQLite commits when the statement
         // runs to its end, and only then does a failed commit (a full disk) come back as an error; a
         // statement dropped after its first row is rolled back silently, and the attempt not counted.
-        let counted: Vec<i64> = sqlx::query_scalar(COUNT_ATTEMPT)
+        let counted: Vec<(i64, Option<i64>)> = sqlx::query_as(COUNT_ATTEMPT)
             .bind(scope.as_str())
             .bind(subject)
             .bind(now)
@@ -96,8 +169,8 @@ where
             .bind(scope.decay_s().map_or(i64::MIN, |decay| now - decay))
             .fetch_all(&mut *connection)
             .await?;
-        if !counted.is_empty() {
-            return Ok(Throttle::Allowed);
+        if let Some((_, locked_until)) = counted.first() {
+            return Ok(Throttle::Allowed { backs_off: locked_until.is_some() });
         }
         let until: Option<Option<i64>> =
             sqlx::query_scalar("SELECT locked_until FROM throttles WHERE scope = $1 AND subject = $2")
@@ -121,14 +194,23 @@ where
     async fn insert_session(
         connection: &mut Connection<B>,
         user_id: i64,
-        session: NewCredential<'_>,
+        session: NewSession<'_>,
+        origin: &Origin,
+        now: i64,
     ) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-            .bind(session.hash)
-            .bind(user_id)
-            .bind(session.expires_at)
-            .execute(&mut *connection)
-            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, expires_at, public_id, created_at, last_seen_at, \
+             address, user_agent) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
+        )
+        .bind(session.credential.hash)
+        .bind(user_id)
+        .bind(session.credential.expires_at)
+        .bind(session.public_id)
+        .bind(now)
+        .bind(origin.address.as_deref())
+        .bind(origin.user_agent.as_deref())
+        .execute(&mut *connection)
+        .await?;
         Ok(())
     }
 
@@ -217,9 +299,16 @@ where
     <B::Db as Database>::Arguments: IntoArguments<B::Db>,
     for<'v> i64: Encode<'v, B::Db> + Decode<'v, B::Db> + Type<B::Db>,
     for<'v> &'v str: Encode<'v, B::Db> + Type<B::Db>,
+    for<'v> Option<&'v str>: Encode<'v, B::Db> + Type<B::Db>,
+    for<'v> Option<i64>: Encode<'v, B::Db> + Type<B::Db>,
     for<'v> &'v [u8]: Encode<'v, B::Db> + Type<B::Db>,
     for<'v> Vec<u8>: Decode<'v, B::Db> + Type<B::Db>,
     for<'r> UserRecord: FromRow<'r, <B::Db as Database>::Row>,
+    for<'r> Account: FromRow<'r, <B::Db as Database>::Row>,
+    for<'r> SignedInRecord: FromRow<'r, <B::Db as Database>::Row>,
+    for<'r> SessionRecord: FromRow<'r, <B::Db as Database>::Row>,
+    for<'r> EventRecord: FromRow<'r, <B::Db as Database>::Row>,
+    for<'r> OutboxRecord: FromRow<'r, <B::Db as Database>::Row>,
     usize: ColumnIndex<<B::Db as Database>::Row>,
 {
     async fn create_user(&self, username: &str, password_hash: &str, now: i64) -> anyhow::Result<bool> {
@@ -237,46 +326,117 @@ where
         }
     }
 
-    // `UserRecord` reads its columns by name and ignores the others (`created_at`), so the user
-    // queries say `SELECT *` rather than repeating the column list.
-    async fn user_by_name(&self, username: &str) -> anyhow::Result<Option<UserRecord>> {
-        let user = sqlx::query_as("SELECT * FROM users WHERE username = $1")
+    // `UserRecord` reads its columns by name and ignores the others, so the user queries say
+    // `SELECT users.*` rather than repeating the column list.
+    async fn user_by_name(&self, username: &str) -> anyhow::Result<Option<Account>> {
+        let account = sqlx::query_as(
+            "SELECT users.*, COALESCE((SELECT two_factor_required FROM policy WHERE id = 1), 0) \
+             AS two_factor_required FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(self.backend.pool())
+        .await?;
+        Ok(account)
+    }
+
+    async fn users(&self) -> anyhow::Result<Vec<UserRecord>> {
+        let users =
+            sqlx::query_as("SELECT * FROM users ORDER BY username").fetch_all(self.backend.pool()).await?;
+        Ok(users)
+    }
+
+    async fn delete_user(&self, username: &str) -> anyhow::Result<bool> {
+        let deleted = sqlx::query("DELETE FROM users WHERE username = $1")
             .bind(username)
-            .fetch_optional(self.backend.pool())
+            .execute(self.backend.pool())
             .await?;
-        Ok(user)
+        Ok(deleted.rows_affected() == 1)
+    }
+
+    async fn set_password(&self, username: &str, password_hash: &str, now: i64) -> anyhow::Result<bool> {
+        let mut tx = self.backend.begin_write().await?;
+        let id: Option<i64> =
+            sqlx::query_scalar("UPDATE users SET password_hash = $2 WHERE username = $1 RETURNING id")
+                .bind(username)
+                .bind(password_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(id) = id else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        for sql in ["DELETE FROM sessions WHERE user_id = $1", "DELETE FROM challenges WHERE user_id = $1"] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        Self::insert_events(&mut tx, id, &[EventKind::PasswordChanged {}], &Origin::ADMIN, now).await?;
+        tx.commit().await?;
+        self.events_recorded.notify_one();
+        Ok(true)
     }
 
     async fn complete_password_login(&self, login: PasswordLogin<'_>) -> anyhow::Result<()> {
+        let PasswordLogin { user_id, throttle_subject, then, origin, now } = login;
         let mut tx = self.backend.begin_write().await?;
-        Self::clear_count(&mut tx, Scope::Login, login.throttle_subject).await?;
-        match login.then {
-            AfterPassword::Session(session) => Self::insert_session(&mut tx, login.user_id, session).await?,
+        Self::clear_count(&mut tx, Scope::Login, throttle_subject).await?;
+        let signed_in = match then {
+            AfterPassword::Session(session) => {
+                Self::insert_session(&mut tx, user_id, session, origin, now).await?;
+                let signed_in = EventKind::SignIn { method: SignInMethod::Password };
+                Self::insert_events(&mut tx, user_id, &[signed_in], origin, now).await?;
+                true
+            }
             AfterPassword::Challenge(challenge) => {
                 sqlx::query(
                     "INSERT INTO challenges (challenge_hash, user_id, expires_at) VALUES ($1, $2, $3)",
                 )
                 .bind(challenge.hash)
-                .bind(login.user_id)
+                .bind(user_id)
                 .bind(challenge.expires_at)
                 .execute(&mut *tx)
                 .await?;
+                false
             }
-        }
+        };
         tx.commit().await?;
+        if signed_in {
+            self.events_recorded.notify_one();
+        }
         Ok(())
     }
 
-    async fn session_user(&self, token_hash: &[u8], now: i64) -> anyhow::Result<Option<UserRecord>> {
-        let user = sqlx::query_as(
-            "SELECT * FROM users \
-             WHERE id = (SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)",
+    async fn session_user(&self, token_hash: &[u8], now: i64) -> anyhow::Result<Option<SignedInRecord>> {
+        let found = sqlx::query_as(
+            "SELECT users.*, sessions.public_id AS session_id, sessions.last_seen_at AS session_last_seen_at, \
+             COALESCE((SELECT two_factor_required FROM policy WHERE id = 1), 0) AS two_factor_required \
+             FROM sessions JOIN users ON users.id = sessions.user_id \
+             WHERE sessions.token_hash = $1 AND sessions.expires_at > $2",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(self.backend.pool())
         .await?;
-        Ok(user)
+        Ok(found)
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+        stale: i64,
+        origin: &Origin,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = $2, address = $4, user_agent = $5 \
+             WHERE token_hash = $1 AND last_seen_at <= $3",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .bind(stale)
+        .bind(origin.address.as_deref())
+        .bind(origin.user_agent.as_deref())
+        .execute(self.backend.pool())
+        .await?;
+        Ok(())
     }
 
     async fn delete_session(&self, token_hash: &[u8]) -> anyhow::Result<()> {
@@ -284,6 +444,192 @@ where
             .bind(token_hash)
             .execute(self.backend.pool())
             .await?;
+        Ok(())
+    }
+
+    async fn sessions(&self, user_id: i64, now: i64) -> anyhow::Result<Vec<SessionRecord>> {
+        let sessions = sqlx::query_as(
+            "SELECT token_hash, public_id, created_at, last_seen_at, expires_at, address, user_agent \
+             FROM sessions WHERE user_id = $1 AND expires_at > $2 \
+             ORDER BY last_seen_at DESC, created_at DESC, public_id",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(self.backend.pool())
+        .await?;
+        Ok(sessions)
+    }
+
+    async fn revoke_session(
+        &self,
+        user_id: i64,
+        public_id: &str,
+        origin: &Origin,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.backend.begin_write().await?;
+        let deleted =
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND public_id = $2 AND expires_at > $3")
+                .bind(user_id)
+                .bind(public_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        if deleted.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        Self::insert_events(&mut tx, user_id, &[EventKind::SessionRevoked {}], origin, now).await?;
+        tx.commit().await?;
+        self.events_recorded.notify_one();
+        Ok(true)
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        user_id: i64,
+        keep: &[u8],
+        origin: &Origin,
+        now: i64,
+    ) -> anyhow::Result<u32> {
+        let mut tx = self.backend.begin_write().await?;
+        // Expired sessions are deleted too (they are no longer a session to anyone) but not counted.
+        let revoked: Vec<i64> = sqlx::query_scalar(
+            "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2 RETURNING expires_at",
+        )
+        .bind(user_id)
+        .bind(keep)
+        .fetch_all(&mut *tx)
+        .await?;
+        let count =
+            u32::try_from(revoked.iter().filter(|&&expires_at| expires_at > now).count()).unwrap_or(u32::MAX);
+        if count > 0 {
+            Self::insert_events(&mut tx, user_id, &[EventKind::SessionsRevoked { count }], origin, now)
+                .await?;
+        }
+        tx.commit().await?;
+        if count > 0 {
+            self.events_recorded.notify_one();
+        }
+        Ok(count)
+    }
+
+    async fn record_events(
+        &self,
+        user_id: i64,
+        events: &[EventKind],
+        origin: &Origin,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        // One statement: its own transaction.
+        let mut connection = self.backend.pool().acquire().await?;
+        Self::insert_events(&mut connection, user_id, events, origin, now).await?;
+        self.events_recorded.notify_one();
+        Ok(())
+    }
+
+    async fn events(
+        &self,
+        user_id: Option<i64>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<EventRecord>> {
+        // One statement for both filters: a NULL parameter leaves its filter out.
+        let events = sqlx::query_as(
+            "SELECT events.id, users.username, events.type, events.details, events.address, \
+             events.user_agent, events.at FROM events JOIN users ON users.id = events.user_id \
+             WHERE ($1 IS NULL OR events.user_id = $1) AND ($2 IS NULL OR events.id < $2) \
+             ORDER BY events.id DESC LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(self.backend.pool())
+        .await?;
+        Ok(events)
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<OutboxRecord>> {
+        // A read first: most of the time nothing is due, and SQLite's writer lock is not taken for it.
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT event_id FROM outbox \
+             WHERE next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(self.backend.pool())
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
+        let sql = if B::SKIPS_LOCKED_ROWS { CLAIM_OUTBOX_SKIP_LOCKED } else { CLAIM_OUTBOX };
+        let mut claimed: Vec<OutboxRecord> = sqlx::query_as(sql)
+            .bind(now)
+            .bind(lease_until)
+            .bind(i64::from(limit))
+            .fetch_all(self.backend.pool())
+            .await?;
+        claimed.sort_by_key(|row| row.event.id);
+        Ok(claimed)
+    }
+
+    async fn settle_outbox(&self, settled: &[(i64, Delivered)]) -> anyhow::Result<()> {
+        if settled.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.backend.begin_write().await?;
+        for &(event_id, delivered) in settled {
+            match delivered {
+                Delivered::Done => {
+                    sqlx::query("DELETE FROM outbox WHERE event_id = $1")
+                        .bind(event_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Delivered::Retry { next_attempt_at, logged, failed } => {
+                    sqlx::query(
+                        "UPDATE outbox SET claimed_until = NULL, next_attempt_at = $2, logged = $3, \
+                         attempts = attempts + $4 WHERE event_id = $1",
+                    )
+                    .bind(event_id)
+                    .bind(next_attempt_at)
+                    .bind(i64::from(logged))
+                    .bind(i64::from(failed))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn events_recorded(&self) -> &Notify {
+        &self.events_recorded
+    }
+
+    async fn policy(&self) -> anyhow::Result<Policy> {
+        let required: Option<i64> = sqlx::query_scalar("SELECT two_factor_required FROM policy WHERE id = 1")
+            .fetch_optional(self.backend.pool())
+            .await?;
+        Ok(Policy { two_factor_required: required.unwrap_or(0) != 0 })
+    }
+
+    async fn set_policy(&self, policy: Policy) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO policy (id, two_factor_required) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET two_factor_required = $1",
+        )
+        .bind(i64::from(policy.two_factor_required))
+        .execute(self.backend.pool())
+        .await?;
         Ok(())
     }
 
@@ -303,7 +649,7 @@ where
         &self,
         attempt: SecondFactorAttempt<'_>,
     ) -> anyhow::Result<SecondFactorOutcome> {
-        let SecondFactorAttempt { user_id, challenge_hash, spend, session, now } = attempt;
+        let SecondFactorAttempt { user_id, challenge_hash, spend, session, origin, now } = attempt;
         let mut tx = self.backend.begin_write().await?;
         // The hard lock first (rule 10); this write also takes the account's row lock, so the second
         // factors of one account run one after the other.
@@ -315,7 +661,7 @@ where
         .bind(SECOND_FACTOR_LOCK_AFTER)
         .fetch_optional(&mut *tx)
         .await?;
-        if counted.is_none() {
+        let Some(failures) = counted else {
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_optional(&mut *tx)
@@ -325,18 +671,34 @@ where
                 Some(_) => SecondFactorOutcome::Locked,
                 None => SecondFactorOutcome::ChallengeGone,
             });
-        }
+        };
         // Then the back-off (rule 5); a 429 is not an attempt, so nothing of this one stays.
         let subject = user_id.to_string();
-        if let Throttle::Locked { until } = Self::count_attempt(&mut tx, Scope::Verify, &subject, now).await?
-        {
-            tx.rollback().await?;
-            return Ok(SecondFactorOutcome::Throttled { until });
-        }
+        let backs_off = match Self::count_attempt(&mut tx, Scope::Verify, &subject, now).await? {
+            Throttle::Allowed { backs_off } => backs_off,
+            Throttle::Locked { until } => {
+                tx.rollback().await?;
+                return Ok(SecondFactorOutcome::Throttled { until });
+            }
+        };
         let backup_codes_remaining = match Self::spend(&mut tx, user_id, spend, now).await? {
             Ok(remaining) => remaining,
             Err((outcome, Counted::Yes)) => {
+                let reason = if outcome == SecondFactorOutcome::CodeAlreadyUsed {
+                    SignInFailure::CodeAlreadyUsed
+                } else {
+                    SignInFailure::InvalidCode
+                };
+                let mut events = vec![EventKind::SignInFailed { reason }];
+                if backs_off {
+                    events.push(EventKind::Throttled { scope: ThrottleScope::SecondFactor });
+                }
+                if failures >= SECOND_FACTOR_LOCK_AFTER {
+                    events.push(EventKind::SecondFactorLocked {});
+                }
+                Self::insert_events(&mut tx, user_id, &events, origin, now).await?;
                 tx.commit().await?;
+                self.events_recorded.notify_one();
                 return Ok(outcome);
             }
             Err((outcome, Counted::No)) => {
@@ -363,8 +725,14 @@ where
             .execute(&mut *tx)
             .await?;
         Self::clear_count(&mut tx, Scope::Verify, &subject).await?;
-        Self::insert_session(&mut tx, user_id, session).await?;
+        Self::insert_session(&mut tx, user_id, session, origin, now).await?;
+        let method = match spend {
+            Spend::BackupCode { .. } => SignInMethod::BackupCode,
+            Spend::Totp { .. } | Spend::Nothing => SignInMethod::Totp,
+        };
+        Self::insert_events(&mut tx, user_id, &[EventKind::SignIn { method }], origin, now).await?;
         tx.commit().await?;
+        self.events_recorded.notify_one();
         Ok(SecondFactorOutcome::SignedIn { backup_codes_remaining })
     }
 
@@ -394,14 +762,8 @@ where
         Ok(())
     }
 
-    async fn confirm_enrollment(
-        &self,
-        user_id: i64,
-        secret: &[u8],
-        step: i64,
-        now: i64,
-        backup_code_hashes: &[Vec<u8>],
-    ) -> anyhow::Result<ConfirmOutcome> {
+    async fn confirm_enrollment(&self, confirmation: Confirmation<'_>) -> anyhow::Result<ConfirmOutcome> {
+        let Confirmation { user_id, secret, step, backup_code_hashes, origin, now } = confirmation;
         let mut tx = self.backend.begin_write().await?;
         let done = sqlx::query(
             "UPDATE users SET totp_secret = pending_secret, totp_enabled_at = $4, \
@@ -433,7 +795,10 @@ where
             });
         }
         Self::put_backup_codes(&mut tx, user_id, backup_code_hashes).await?;
+        Self::clear_count(&mut tx, Scope::Verify, &user_id.to_string()).await?;
+        Self::insert_events(&mut tx, user_id, &[EventKind::TwoFactorEnabled {}], origin, now).await?;
         tx.commit().await?;
+        self.events_recorded.notify_one();
         Ok(ConfirmOutcome::Enabled)
     }
 
@@ -446,7 +811,13 @@ where
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
-    async fn replace_backup_codes(&self, user_id: i64, hashes: &[Vec<u8>]) -> anyhow::Result<bool> {
+    async fn replace_backup_codes(
+        &self,
+        user_id: i64,
+        hashes: &[Vec<u8>],
+        origin: &Origin,
+        now: i64,
+    ) -> anyhow::Result<bool> {
         let mut tx = self.backend.begin_write().await?;
         // A no-op write first: it takes the row lock and checks that 2FA is on.
         let enabled = sqlx::query(
@@ -460,11 +831,13 @@ where
             return Ok(false);
         }
         Self::put_backup_codes(&mut tx, user_id, hashes).await?;
+        Self::insert_events(&mut tx, user_id, &[EventKind::BackupCodesRegenerated {}], origin, now).await?;
         tx.commit().await?;
+        self.events_recorded.notify_one();
         Ok(true)
     }
 
-    async fn disable_two_factor(&self, user_id: i64) -> anyhow::Result<bool> {
+    async fn disable_two_factor(&self, user_id: i64, origin: &Origin, now: i64) -> anyhow::Result<bool> {
         let mut tx = self.backend.begin_write().await?;
         let done = sqlx::query(
             "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, pending_secret = NULL, \
@@ -478,11 +851,13 @@ where
             return Ok(false);
         }
         sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        Self::insert_events(&mut tx, user_id, &[EventKind::TwoFactorDisabled {}], origin, now).await?;
         tx.commit().await?;
+        self.events_recorded.notify_one();
         Ok(true)
     }
 
-    async fn reset_two_factor(&self, username: &str) -> anyhow::Result<bool> {
+    async fn reset_two_factor(&self, username: &str, now: i64) -> anyhow::Result<bool> {
         let mut tx = self.backend.begin_write().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, pending_secret = NULL, \
@@ -503,11 +878,13 @@ where
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
         Self::clear_count(&mut tx, Scope::Verify, &id.to_string()).await?;
+        Self::insert_events(&mut tx, id, &[EventKind::TwoFactorReset {}], &Origin::ADMIN, now).await?;
         tx.commit().await?;
+        self.events_recorded.notify_one();
         Ok(true)
     }
 
-    async fn unlock_second_factor(&self, username: &str) -> anyhow::Result<Unlock> {
+    async fn unlock_second_factor(&self, username: &str, now: i64) -> anyhow::Result<Unlock> {
         let mut tx = self.backend.begin_write().await?;
         let before: Option<(i64, i64)> =
             sqlx::query_as("SELECT id, second_factor_failures FROM users WHERE username = $1")
@@ -523,8 +900,13 @@ where
             .execute(&mut *tx)
             .await?;
         Self::clear_count(&mut tx, Scope::Verify, &id.to_string()).await?;
+        let unlocked = failures >= SECOND_FACTOR_LOCK_AFTER;
+        if unlocked {
+            Self::insert_events(&mut tx, id, &[EventKind::SecondFactorUnlocked {}], &Origin::ADMIN, now)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(if failures >= SECOND_FACTOR_LOCK_AFTER { Unlock::Unlocked } else { Unlock::WasNotLocked })
+        Ok(if unlocked { Unlock::Unlocked } else { Unlock::WasNotLocked })
     }
 
     async fn throttle_attempt(&self, scope: Scope, subject: &str, now: i64) -> anyhow::Result<Throttle> {
@@ -537,7 +919,7 @@ where
         Self::clear_count(&mut connection, scope, subject).await
     }
 
-    async fn purge_expired(&self, now: i64) -> anyhow::Result<Purged> {
+    async fn purge_expired(&self, now: i64, events_before: i64) -> anyhow::Result<Purged> {
         let pool = self.backend.pool();
         let throttles = sqlx::query(
             "DELETE FROM throttles WHERE updated_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)",
@@ -551,7 +933,23 @@ where
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await?;
         let challenges =
             sqlx::query("DELETE FROM challenges WHERE expires_at <= $1").bind(now).execute(pool).await?;
-        Ok(Purged { throttles, sessions: sessions.rows_affected(), challenges: challenges.rows_affected() })
+        let events =
+            sqlx::query("DELETE FROM events WHERE at < $1").bind(events_before).execute(pool).await?;
+        // A row that a server holds right now is left to it.
+        let undelivered = sqlx::query(
+            "DELETE FROM outbox WHERE at < $1 AND (claimed_until IS NULL OR claimed_until <= $2)",
+        )
+        .bind(events_before)
+        .bind(now)
+        .execute(pool)
+        .await?;
+        Ok(Purged {
+            throttles,
+            sessions: sessions.rows_affected(),
+            challenges: challenges.rows_affected(),
+            events: events.rows_affected(),
+            undelivered: undelivered.rows_affected(),
+        })
     }
 
     async fn key_check(&self) -> anyhow::Result<Option<Vec<u8>>> {

@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection as _, Sqlite, Transaction};
 
-use super::{Backend, RowsAffected, redact_url};
+use super::{Backend, Missing, RowsAffected, redact_url};
 
 /// How long a writer waits for another one before SQLite reports "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -22,8 +22,9 @@ pub struct SqliteBackend {
 }
 
 impl SqliteBackend {
-    /// Opens or creates the database and applies the migrations; returns the file path unless in memory.
-    pub async fn connect(url: &str) -> anyhow::Result<(Self, Option<PathBuf>)> {
+    /// Opens (or, if `missing` allows, creates) the database and applies the migrations; returns the
+    /// file path unless in memory, and whether the file was created.
+    pub async fn connect(url: &str, missing: Missing) -> anyhow::Result<(Self, Option<PathBuf>, bool)> {
         let shown = redact_url(url);
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("cannot read the database URL {shown}"))?
@@ -31,18 +32,34 @@ impl SqliteBackend {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let (options, file, max_connections) = if in_memory {
+        let (options, file, max_connections, created) = if in_memory {
             // Every connection to `:memory:` is its own database: keep exactly one.
-            (options, None, 1)
+            (options, None, 1, false)
         } else {
             let file = options.get_filename().to_path_buf();
-            if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create the directory {}", parent.display()))?;
-            }
-            create_private_file(&file)?;
-            let options = options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
-            (options, Some(file), 8)
+            let created = match missing {
+                Missing::Create => {
+                    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(parent)
+                            .with_context(|| format!("cannot create the directory {}", parent.display()))?;
+                    }
+                    create_private_file(&file)?
+                }
+                Missing::Refuse => {
+                    anyhow::ensure!(
+                        file.exists(),
+                        "the database {} does not exist. Check --database (or USERCENTER_DATABASE_URL) for a \
+                         typo; `usercenter serve` and `usercenter user add` create a new one",
+                        file.display()
+                    );
+                    false
+                }
+            };
+            let options = options
+                .create_if_missing(missing == Missing::Create)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            (options, Some(file), 8, created)
         };
         let pool = SqlitePoolOptions::new()
             // Rule 16: when a COMMIT fails (a full disk), SQLite rolls the transaction back itself, the
@@ -72,7 +89,7 @@ impl SqliteBackend {
             .run(&pool)
             .await
             .with_context(|| format!("cannot apply the migrations to {shown}"))?;
-        Ok((Self { pool }, file))
+        Ok((Self { pool }, file, created))
     }
 }
 
@@ -88,6 +105,8 @@ impl Backend for SqliteBackend {
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
+
+    const SKIPS_LOCKED_ROWS: bool = false;
 }
 
 /// `SQLITE_FULL` (13) and `SQLITE_IOERR` (10) with any extended code (the primary code is the low byte).
@@ -101,9 +120,9 @@ impl RowsAffected for SqliteQueryResult {
     }
 }
 
-/// Creates a missing database file readable by its owner only; SQLite gives the `-wal` and `-shm`
-/// files the same permissions.
-fn create_private_file(file: &std::path::Path) -> anyhow::Result<()> {
+/// Creates a missing database file readable by its owner only (SQLite gives the `-wal` and `-shm`
+/// files the same permissions); true if it was missing.
+fn create_private_file(file: &std::path::Path) -> anyhow::Result<bool> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -112,8 +131,8 @@ fn create_private_file(file: &std::path::Path) -> anyhow::Result<()> {
         options.mode(0o600);
     }
     match options.open(file) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e).with_context(|| format!("cannot create the database file {}", file.display())),
     }
 }
