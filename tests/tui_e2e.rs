@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::app_server::AppServer;
 use common::lossy_proxy::LossyProxy;
-use common::pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_ESC, KEY_TAB, PtyApp};
+use common::pty::{KEY_CTRL_C, KEY_CTRL_U, KEY_DOWN, KEY_ENTER, KEY_ESC, KEY_LEFT, KEY_TAB, KEY_UP, PtyApp};
 use common::tmux::Tmux;
 use common::{Phone, eventually};
 use usercenter::client::ClientError;
@@ -107,6 +107,22 @@ fn log_out(app: &mut PtyApp) {
     app.wait_for("Press Enter to log out.");
     app.send(KEY_ENTER);
     app.wait_for("┌ Sign in");
+}
+
+/// Up or down the sidebar to `page`, each step seen on the screen before the next.
+fn go_to_page(app: &mut PtyApp, page: &str) {
+    let screen = app.wait_for("┌ User");
+    let at = SIDEBAR.iter().position(|p| screen.contains(&format!("› {p} "))).unwrap_or_default();
+    let to = SIDEBAR.iter().position(|p| *p == page).expect("a page of the sidebar");
+    let (key, pages): (&[u8], Vec<&str>) = if to >= at {
+        (KEY_DOWN, SIDEBAR[at + 1..=to].to_vec())
+    } else {
+        (KEY_UP, SIDEBAR[to..at].iter().rev().copied().collect())
+    };
+    for p in pages {
+        app.send(key);
+        app.wait_for(&format!("› {p} "));
+    }
 }
 
 /// The numbered backup codes on screen ("1. abcde-fghjk"), in order; empty unless all ten are there.
@@ -369,15 +385,23 @@ fn the_walk_through_every_step() {
     let refused = server.sign_in(USERNAME, PASSWORD, old);
     assert!(matches!(refused, Err(ClientError::InvalidCode { .. })), "an old backup code: {refused:?}");
     let new = SecondFactorInput::Backup(BackupCode::parse(&new_codes[9]).expect("a backup code"));
-    server.sign_in(USERNAME, PASSWORD, new).expect("a new backup code signs in");
+    let other = server.sign_in(USERNAME, PASSWORD, new).expect("a new backup code signs in");
 
-    // Disable: password, then a confirmation.
+    // Disable: password, then a confirmation; the other device's session is offered for signing out.
     app.send(b"d");
     app.wait_for("Enter your password to continue.");
     app.type_text(PASSWORD);
     app.send(KEY_ENTER);
     app.wait_for("Turn off two-factor authentication for this account? y/n");
     app.send(b"y");
+    app.wait_for("Sign them out? y/n");
+    app.send(b"y");
+    app.wait_for("Signed out everywhere else: 1 session ended.");
+    let ended = server.block_on(server.client.me(&other.token));
+    assert!(matches!(ended, Err(ClientError::Unauthorized)), "the other device is signed out: {ended:?}");
+    app.send(KEY_LEFT);
+    app.wait_until_gone("› This session");
+    go_to_page(&mut app, "Security");
     wait_for_security(&app, "Off");
 
     app.send(KEY_CTRL_C);
@@ -926,6 +950,104 @@ fn the_demo_is_finished_without_a_phone_at_60x20_under_no_color() {
     app.send(KEY_ENTER);
     wait_for_security(&app, "On since");
     assert!(app.colours_outside_the_qr_code().is_empty(), "no colour under NO_COLOR");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+}
+
+/// A workspace that requires two-factor authentication: a new user goes from the password straight into
+/// the setup, under a banner; Esc offers only to log out or stay, never the user center; once the code
+/// is confirmed and the codes kept, the user center opens with 2FA on.
+#[test]
+fn a_workspace_that_requires_2fa_leads_a_new_user_through_the_setup() {
+    let server = AppServer::with_user("frank", PASSWORD);
+    server.admin(&["policy", "set", "--require-2fa", "on"], "");
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    submit_sign_in(&mut app, "frank", PASSWORD);
+    let screen = app.wait_for("Your organisation requires two-factor authentication");
+    assert!(screen.contains("Enter your password to continue."), "{screen}");
+    assert!(!screen.contains("┌ User"), "no user center before the setup:\n{screen}");
+
+    // Esc: log out or stay, nothing else; n stays in the setup.
+    app.send(KEY_ESC);
+    let screen = app.wait_for("Log out? y logs out");
+    assert!(screen.contains("n keeps setting up") && !screen.contains("┌ User"), "{screen}");
+    app.send(b"n");
+    app.wait_until_gone("Log out? y logs out");
+    assert!(!app.screen().contains("┌ User"), "n led into the user center:\n{}", app.screen());
+
+    app.type_text(PASSWORD);
+    app.send(KEY_ENTER);
+    let phone = Phone::scan(&scan_qr(&app));
+    app.send(KEY_ENTER);
+    app.wait_for("┌ Verify");
+    app.type_text(&phone.code_now().0);
+    let codes = wait_for_backup_codes(&app);
+    save_codes(&mut app, None);
+    assert_saved(&sandbox.home.path().join("usercenter-backup-codes.txt"), &codes);
+    app.send(KEY_ENTER);
+    let screen = wait_for_security(&app, "On since");
+    assert!(screen.contains("(unavailable)"), "disabling is unavailable under the policy:\n{screen}");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+}
+
+/// Wrong passwords from elsewhere are told at the next sign-in, as an SSH login tells the last one, and
+/// Activity marks them as new.
+#[test]
+fn failed_attempts_from_elsewhere_are_told_at_the_next_sign_in() {
+    let server = AppServer::with_user("gina", PASSWORD);
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    submit_sign_in(&mut app, "gina", PASSWORD);
+    wait_for_security(&app, "Off");
+    log_out(&mut app);
+    server.wrong_password("gina");
+    server.wrong_password("gina");
+    submit_sign_in(&mut app, "gina", PASSWORD);
+    let screen = app.wait_for("failed sign-in attempts since your last visit");
+    // The notice wraps in the page: read it without the frame.
+    let said: String = screen
+        .lines()
+        .map(|l| l.trim_end_matches(['│', ' ']))
+        .filter_map(|l| l.rsplit("│ ").next())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        said.contains("2 failed sign-in attempts since your last visit, the latest from 127.0.0.1."),
+        "{said}"
+    );
+    go_to_page(&mut app, "Activity");
+    let screen = app.wait_for("Sign-in failed: wrong password");
+    let marked =
+        screen.lines().filter(|l| l.contains("●") && l.contains("Sign-in failed: wrong password")).count();
+    assert_eq!(marked, 2, "both are marked new:\n{screen}");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+}
+
+/// A session the person does not recognise is ended from Sessions: its token stops working at once.
+#[test]
+fn another_session_is_ended_from_sessions() {
+    let server = AppServer::with_user("hank", PASSWORD);
+    let elsewhere = server.other_device("hank", PASSWORD);
+    let sandbox = Sandbox::new();
+    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    submit_sign_in(&mut app, "hank", PASSWORD);
+    wait_for_security(&app, "Off");
+    go_to_page(&mut app, "Sessions");
+    app.wait_for("This session");
+    // Into the list: this session first, the other device below it.
+    app.send(KEY_ENTER);
+    app.wait_for("› This session");
+    app.send(KEY_DOWN);
+    app.wait_until_gone("› This session");
+    app.send(b"x");
+    app.wait_for("End the session from");
+    app.send(b"y");
+    app.wait_for("Session ended: that device is signed out.");
+    let ended = server.block_on(server.client.me(&elsewhere));
+    assert!(matches!(ended, Err(ClientError::Unauthorized)), "its token still works: {ended:?}");
     app.send(KEY_CTRL_C);
     assert_exits_with_success(&mut app);
 }

@@ -16,6 +16,8 @@ pub struct AppServer {
     pub url: String,
     pub addr: std::net::SocketAddr,
     pub client: ApiClient,
+    /// The server's database, for the administrator's commands (`policy set`, `user add`).
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -45,7 +47,41 @@ impl AppServer {
         let addr = server.addr();
         let url = format!("http://{addr}");
         let client = ApiClient::new(&url).expect("a client");
-        Self { runtime, server: Some(server), url, addr, client, _dir: dir }
+        Self { runtime, server: Some(server), url, addr, client, database_url, _dir: dir }
+    }
+
+    /// Runs `usercenter ARGS --database URL` on this server's database, as an administrator would;
+    /// `stdin` is the input (a password for `--password-stdin`). Panics unless it succeeds.
+    pub fn admin(&self, args: &[&str], stdin: &str) -> String {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_usercenter"))
+            .args(args)
+            .args(["--database", &self.database_url])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run usercenter");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        let output = child.wait_with_output().expect("usercenter ends");
+        assert!(output.status.success(), "usercenter {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// A password sign-in from another device (2FA off): its token.
+    pub fn other_device(&self, username: &str, password: &str) -> SecretString {
+        self.block_on(async {
+            match self.client.login(username, &SecretString::new(password)).await.expect("sign in") {
+                LoginResponse::Authenticated(session) => session.token,
+                other => panic!("two-factor authentication is unexpectedly on: {other:?}"),
+            }
+        })
+    }
+
+    /// A wrong password from another device: refused.
+    pub fn wrong_password(&self, username: &str) {
+        let refused = self.block_on(self.client.login(username, &SecretString::new("not the password")));
+        assert!(matches!(refused, Err(ClientError::InvalidCredentials)), "{refused:?}");
     }
 
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {

@@ -13,6 +13,8 @@ pub const KEY_ENTER: &[u8] = b"\r";
 pub const KEY_ESC: &[u8] = b"\x1b";
 pub const KEY_TAB: &[u8] = b"\t";
 pub const KEY_DOWN: &[u8] = b"\x1b[B";
+pub const KEY_UP: &[u8] = b"\x1b[A";
+pub const KEY_LEFT: &[u8] = b"\x1b[D";
 pub const KEY_CTRL_C: &[u8] = b"\x03";
 pub const KEY_CTRL_U: &[u8] = b"\x15";
 
