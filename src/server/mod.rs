@@ -22,6 +22,8 @@ pub mod store;
 pub mod totp;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 use std::net::SocketAddr;
