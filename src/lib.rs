@@ -12,3 +12,6 @@ pub mod demo;
 pub mod domain;
 pub mod server;
 pub mod tui;
+
+#[cfg(test)]
+mod property;

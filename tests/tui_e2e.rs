@@ -55,6 +55,15 @@ impl Sandbox {
     }
 }
 
+/// A server whose database holds `username` (password [`PASSWORD`]), and the app against it in its own
+/// sandbox, with `envs` added to its environment.
+fn app_for(username: &str, envs: &[(&str, &str)]) -> (AppServer, Sandbox, PtyApp) {
+    let server = AppServer::with_user(username, PASSWORD);
+    let sandbox = Sandbox::new();
+    let app = sandbox.spawn(&["--api", &server.url], envs);
+    (server, sandbox, app)
+}
+
 /// Fills in the sign-in form and submits it, wherever the focus and whatever the fields held.
 fn submit_sign_in(app: &mut PtyApp, username: &str, password: &str) {
     let screen = app.wait_for("Sign in");
@@ -287,9 +296,7 @@ fn enable_up_to_the_codes(app: &mut PtyApp, username: &str) -> Vec<String> {
 /// backup codes are single-use, new codes replace the old ones, disable.
 #[test]
 fn the_walk_through_every_step() {
-    let server = AppServer::with_user(USERNAME, PASSWORD);
-    let sandbox = Sandbox::new();
-    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    let (server, sandbox, mut app) = app_for(USERNAME, &[]);
 
     // Sign in with the password alone: 2FA is off.
     submit_sign_in(&mut app, USERNAME, PASSWORD);
@@ -544,9 +551,7 @@ fn url_mistakes_get_the_right_message() {
 /// Ctrl-C at the question quits.
 #[test]
 fn ctrl_c_on_unsaved_backup_codes_asks_first() {
-    let server = AppServer::with_user("alice", PASSWORD);
-    let sandbox = Sandbox::new();
-    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    let (_server, sandbox, mut app) = app_for("alice", &[]);
     let codes = enable_up_to_the_codes(&mut app, "alice");
     // The username that signed in is remembered in the config file, to be offered next time.
     let config = sandbox.home.path().join(".config/usercenter/config.toml");
@@ -615,9 +620,7 @@ fn copy_inside_tmux_over_ssh_sends_both_osc52_forms() {
 /// the enrollment on the server.
 #[test]
 fn qr_code_step_resizes_inverts_and_esc_cancels_the_enrollment() {
-    let server = AppServer::with_user("carol", PASSWORD);
-    let sandbox = Sandbox::new();
-    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    let (server, _sandbox, mut app) = app_for("carol", &[]);
     submit_sign_in(&mut app, "carol", PASSWORD);
     wait_for_security(&app, "Off");
     app.send(b"e");
@@ -666,9 +669,7 @@ fn qr_code_step_resizes_inverts_and_esc_cancels_the_enrollment() {
 /// Wrong passwords: the error inline, then throttling with a live countdown taken from Retry-After.
 #[test]
 fn throttled_sign_in_counts_down_live() {
-    let server = AppServer::with_user("dave", PASSWORD);
-    let sandbox = Sandbox::new();
-    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    let (_server, _sandbox, mut app) = app_for("dave", &[]);
     let mut attempts = 0;
     let screen = loop {
         attempts += 1;
@@ -836,9 +837,7 @@ fn in_tmux_with_set_clipboard_on_the_codes_reach_its_buffer() {
 /// from the screen; `i` still inverts it.
 #[test]
 fn under_no_color_the_qr_code_still_decodes() {
-    let server = AppServer::with_user("heidi", PASSWORD);
-    let sandbox = Sandbox::new();
-    let mut app = sandbox.spawn(&["--api", &server.url], &[("NO_COLOR", "1")]);
+    let (_server, _sandbox, mut app) = app_for("heidi", &[("NO_COLOR", "1")]);
     submit_sign_in(&mut app, "heidi", PASSWORD);
     wait_for_security(&app, "Off");
     app.send(b"e");
@@ -862,9 +861,7 @@ fn under_no_color_the_qr_code_still_decodes() {
 /// TERM=xterm has 8 colours: the app uses those only (and the QR code's black and light grey).
 #[test]
 fn with_8_colours_only_the_basic_ones_are_used() {
-    let server = AppServer::with_user("ivan", PASSWORD);
-    let sandbox = Sandbox::new();
-    let mut app = sandbox.spawn(&["--api", &server.url], &[("TERM", "xterm")]);
+    let (_server, _sandbox, mut app) = app_for("ivan", &[("TERM", "xterm")]);
     submit_sign_in(&mut app, "ivan", "wrong password");
     app.wait_for("Wrong username or password.");
     submit_sign_in(&mut app, "ivan", PASSWORD);
@@ -964,14 +961,15 @@ fn a_workspace_that_requires_2fa_leads_a_new_user_through_the_setup() {
     let sandbox = Sandbox::new();
     let mut app = sandbox.spawn(&["--api", &server.url], &[]);
     submit_sign_in(&mut app, "frank", PASSWORD);
-    let screen = app.wait_for("Your organisation requires two-factor authentication");
-    assert!(screen.contains("Enter your password to continue."), "{screen}");
+    app.wait_for("Your organisation requires two-factor authentication");
+    // The last line of the frame: the whole of it is on the screen.
+    let screen = app.wait_for("Enter your password to continue.");
     assert!(!screen.contains("┌ User"), "no user center before the setup:\n{screen}");
 
     // Esc: log out or stay, nothing else; n stays in the setup.
     app.send(KEY_ESC);
-    let screen = app.wait_for("Log out? y logs out");
-    assert!(screen.contains("n keeps setting up") && !screen.contains("┌ User"), "{screen}");
+    let screen = app.wait_for("Log out? y logs out · n keeps setting up · q quits");
+    assert!(!screen.contains("┌ User"), "{screen}");
     app.send(b"n");
     app.wait_until_gone("Log out? y logs out");
     assert!(!app.screen().contains("┌ User"), "n led into the user center:\n{}", app.screen());
@@ -996,9 +994,7 @@ fn a_workspace_that_requires_2fa_leads_a_new_user_through_the_setup() {
 /// Activity marks them as new.
 #[test]
 fn failed_attempts_from_elsewhere_are_told_at_the_next_sign_in() {
-    let server = AppServer::with_user("gina", PASSWORD);
-    let sandbox = Sandbox::new();
-    let mut app = sandbox.spawn(&["--api", &server.url], &[]);
+    let (server, _sandbox, mut app) = app_for("gina", &[]);
     submit_sign_in(&mut app, "gina", PASSWORD);
     wait_for_security(&app, "Off");
     log_out(&mut app);

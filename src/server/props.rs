@@ -14,8 +14,7 @@
 //! hours without a failure), rule 10 (100 failed second factors in a row lock until an unlock) and the
 //! v1.1 events (what each action records, and `throttled` once when a back-off starts).
 //!
-//! The seed is fixed for `cargo test`; `USERCENTER_PROPTEST_SEED=random` adds a random one (printed)
-//! and 64 hex digits replay one.
+//! The seed: see `crate::property`.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -27,7 +26,6 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -408,42 +406,19 @@ impl World {
                 Ok(())
             }
             Op::Regenerate { account, right } => {
-                let a = &self.accounts[account];
-                let Some(token) = a.live_token(now) else { return Ok(()) };
-                let body = json!({"password": if right { PASSWORD } else { "wrong password" }});
-                let expected = if !a.enabled {
-                    Outcome::ok(409, "not_enabled")
-                } else if let Some(failed) = self.reenter(account, right) {
-                    failed
-                } else {
-                    Outcome::ok(200, "")
+                let Some(answer) = self.with_password(account, right, paths::BACKUP_CODES).await? else {
+                    return Ok(());
                 };
-                let answer = self
-                    .expect(expected, Method::POST, paths::BACKUP_CODES, Some(&token), Some(body))
-                    .await?;
-                if let Some(codes) = answer["backup_codes"].as_array() {
-                    let a = &mut self.accounts[account];
-                    a.old_codes = std::mem::take(&mut a.codes);
-                    a.used.clear();
-                    a.codes = codes.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect();
-                    a.events.push(EventKind::BackupCodesRegenerated {});
-                }
+                let a = &mut self.accounts[account];
+                a.old_codes = std::mem::take(&mut a.codes);
+                a.used.clear();
+                let codes = answer["backup_codes"].as_array().into_iter().flatten();
+                a.codes = codes.filter_map(|c| c.as_str().map(str::to_owned)).collect();
+                a.events.push(EventKind::BackupCodesRegenerated {});
                 Ok(())
             }
             Op::Disable { account, right } => {
-                let a = &self.accounts[account];
-                let Some(token) = a.live_token(now) else { return Ok(()) };
-                let body = json!({"password": if right { PASSWORD } else { "wrong password" }});
-                let expected = if !a.enabled {
-                    Outcome::ok(409, "not_enabled")
-                } else if let Some(failed) = self.reenter(account, right) {
-                    failed
-                } else {
-                    Outcome::ok(200, "")
-                };
-                let done = expected.status == 200;
-                self.expect(expected, Method::POST, paths::DISABLE, Some(&token), Some(body)).await?;
-                if done {
+                if self.with_password(account, right, paths::DISABLE).await?.is_some() {
                     let a = &mut self.accounts[account];
                     a.enabled = false;
                     a.secret = None;
@@ -565,6 +540,27 @@ impl World {
         Ok(())
     }
 
+    /// New backup codes or disabling (`path`): 409 while 2FA is off, else the password re-entered. The
+    /// answer when it went through; `None` when it was refused as the model expected, or no session is
+    /// live to ask with.
+    async fn with_password(
+        &mut self,
+        account: usize,
+        right: bool,
+        path: &str,
+    ) -> Result<Option<Value>, String> {
+        let Some(token) = self.accounts[account].live_token(self.now()) else { return Ok(None) };
+        let body = json!({"password": if right { PASSWORD } else { "wrong password" }});
+        let expected = if !self.accounts[account].enabled {
+            Outcome::ok(409, "not_enabled")
+        } else {
+            self.reenter(account, right).unwrap_or(Outcome::ok(200, ""))
+        };
+        let done = expected.status == 200;
+        let answer = self.expect(expected, Method::POST, path, Some(&token), Some(body)).await?;
+        Ok(done.then_some(answer))
+    }
+
     /// A password re-entered by a signed-in account (rule 5, counted with its second factors): the
     /// refusal the model expects, or `None` when it goes through.
     fn reenter(&mut self, account: usize, right: bool) -> Option<Outcome> {
@@ -677,45 +673,8 @@ fn check(ops: &[Op]) -> Result<(), String> {
     })
 }
 
-fn seeds() -> Vec<(String, [u8; 32])> {
-    let mut seeds = vec![("fixed".to_owned(), [11u8; 32])];
-    match std::env::var("USERCENTER_PROPTEST_SEED").as_deref() {
-        Ok("random") => {
-            let seed: [u8; 32] = rand::random();
-            seeds.push((hex(&seed), seed));
-        }
-        Ok(given) if given.len() == 64 => {
-            let bytes: Option<Vec<u8>> =
-                (0..32).map(|i| u8::from_str_radix(&given[2 * i..2 * i + 2], 16).ok()).collect();
-            if let Some(seed) = bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
-                seeds = vec![(given.to_owned(), seed)];
-            }
-        }
-        _ => {}
-    }
-    seeds
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[test]
 fn the_server_keeps_the_rules_of_the_contract() {
-    let cases = std::env::var("USERCENTER_PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(48);
-    for (name, seed) in seeds() {
-        eprintln!(
-            "server rules property test: seed {name} (replay with USERCENTER_PROPTEST_SEED={})",
-            hex(&seed)
-        );
-        let config = Config { cases, failure_persistence: None, ..Config::default() };
-        let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
-        let result =
-            runner.run(&prop::collection::vec(op(), 1..40), |ops| check(&ops).map_err(TestCaseError::fail));
-        match result {
-            Ok(()) => {}
-            Err(TestError::Fail(why, ops)) => panic!("seed {name}: {why}\nops {ops:#?}"),
-            Err(TestError::Abort(why)) => panic!("seed {name}: aborted: {why}"),
-        }
-    }
+    let ops = prop::collection::vec(op(), 1..40);
+    crate::property::check("server rules property test", 11, 48, ops, |ops| check(&ops));
 }

@@ -9,8 +9,7 @@
 //!    is held in the app's state or drawn;
 //! 5. drawing at any size from 1x1 to 300x100 never panics and never writes outside its area.
 //!
-//! The seed is fixed, so `cargo test` is repeatable. `USERCENTER_PROPTEST_SEED=random` adds a run with a
-//! random seed, printed first; `USERCENTER_PROPTEST_SEED=<64 hex digits>` replays one.
+//! The seed: see `crate::property`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,7 +17,6 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
 use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget as _;
@@ -332,48 +330,7 @@ fn check(start: u8, steps: &[Step]) -> Result<(), String> {
     Ok(())
 }
 
-/// The seed of the run: fixed, or from USERCENTER_PROPTEST_SEED (`random`, or 64 hex digits).
-fn seeds() -> Vec<(String, [u8; 32])> {
-    let fixed = [7u8; 32];
-    let mut seeds = vec![("fixed".to_owned(), fixed)];
-    match std::env::var("USERCENTER_PROPTEST_SEED").as_deref() {
-        Ok("random") => {
-            let seed: [u8; 32] = rand::random();
-            seeds.push((hex(&seed), seed));
-        }
-        Ok(given) if given.len() == 64 => {
-            let bytes: Option<Vec<u8>> =
-                (0..32).map(|i| u8::from_str_radix(&given[2 * i..2 * i + 2], 16).ok()).collect();
-            if let Some(seed) = bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
-                seeds = vec![(given.to_owned(), seed)];
-            }
-        }
-        _ => {}
-    }
-    seeds
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[test]
 fn the_app_keeps_its_promises_whatever_happens() {
-    for (name, seed) in seeds() {
-        eprintln!("app property test: seed {name} (replay with USERCENTER_PROPTEST_SEED={})", hex(&seed));
-        let config = Config {
-            cases: std::env::var("USERCENTER_PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(96),
-            failure_persistence: None,
-            ..Config::default()
-        };
-        let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
-        let result = runner.run(&run(), |(start, steps)| check(start, &steps).map_err(TestCaseError::fail));
-        match result {
-            Ok(()) => {}
-            Err(TestError::Fail(why, (start, steps))) => {
-                panic!("seed {name}: {why}\nstart {start}, steps {steps:#?}")
-            }
-            Err(TestError::Abort(why)) => panic!("seed {name}: aborted: {why}"),
-        }
-    }
+    crate::property::check("app property test", 7, 96, run(), |(start, steps)| check(start, &steps));
 }
