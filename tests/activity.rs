@@ -1214,13 +1214,7 @@ mod cli {
         ));
         let set = |first: &str, again: &str| {
             let args = ["user", "set-password", "erin", "--database", url];
-            let mut app = super::common::pty::PtyApp::spawn(&args, &[], 80, 24);
-            app.wait_for("Password:");
-            app.type_text(&format!("{first}\r"));
-            app.wait_for("Password again:");
-            app.type_text(&format!("{again}\r"));
-            let status = app.wait_exit(Duration::from_secs(20)).expect("set-password ends");
-            (status.success(), app.screen())
+            super::common::pty::PtyApp::answer_password_twice(&args, first, again)
         };
         let (changed, screen) = set("first passphrase", "other passphrase");
         assert!(!changed && screen.contains("the two passwords differ"), "{screen}");

@@ -490,13 +490,7 @@ mod cli {
         let db = TestDb::sqlite();
         let add = |first: &str, again: &str| {
             let args = ["user", "add", "dave", "--database", &db.url];
-            let mut app = super::common::pty::PtyApp::spawn(&args, &[], 80, 24);
-            app.wait_for("Password:");
-            app.type_text(&format!("{first}\r"));
-            app.wait_for("Password again:");
-            app.type_text(&format!("{again}\r"));
-            let status = app.wait_exit(Duration::from_secs(20)).expect("user add ends");
-            (status.success(), app.screen())
+            super::common::pty::PtyApp::answer_password_twice(&args, first, again)
         };
         let (created, screen) = add("first pass", "other pass");
         assert!(!created && screen.contains("the two passwords differ"), "{screen}");

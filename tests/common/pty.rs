@@ -153,6 +153,18 @@ impl PtyApp {
     }
 
     /// Waits for the process to end; `None` if it is still running after `timeout`.
+    /// Runs `usercenter ARGS` at an 80x24 terminal, answers its "Password:" and "Password again:"
+    /// prompts, and returns whether it succeeded and its last screen.
+    pub fn answer_password_twice(args: &[&str], first: &str, again: &str) -> (bool, String) {
+        let mut app = Self::spawn(args, &[], 80, 24);
+        app.wait_for("Password:");
+        app.type_text(&format!("{first}\r"));
+        app.wait_for("Password again:");
+        app.type_text(&format!("{again}\r"));
+        let status = app.wait_exit(Duration::from_secs(20)).expect("the command ends");
+        (status.success(), app.screen())
+    }
+
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<portable_pty::ExitStatus> {
         let status = super::within(timeout, || self.child.try_wait().ok().flatten())?;
         // Every byte the program wrote is read once the reader sees the terminal close.
