@@ -280,7 +280,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     stdout.flush().context("cannot write to standard output")?;
     drop(stdout);
-    tracing::info!(addr = %server.addr(), metrics = ?server.metrics_addr(), "serving");
+    let metrics = server.metrics_addr().map_or_else(|| "off".to_owned(), |addr| addr.to_string());
+    tracing::info!(addr = %server.addr(), %metrics, "serving");
 
     signal.received().await?;
     tracing::info!("shutting down");
