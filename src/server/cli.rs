@@ -576,4 +576,30 @@ mod tests {
         let empty = ask_twice(answers(&[""])).unwrap_err();
         assert!(empty.to_string().contains("empty"), "{empty}");
     }
+    #[test]
+    fn listen_addresses_are_host_port_as_people_type_them() {
+        assert_eq!(parse_listen("127.0.0.1:8080").unwrap().to_string(), "127.0.0.1:8080");
+        assert_eq!(parse_listen("[::1]:8080").unwrap().to_string(), "[::1]:8080");
+        assert_eq!(parse_listen(" localhost:8080 ").unwrap().to_string(), "127.0.0.1:8080");
+        for (text, said) in [
+            ("localhost", "has no port"),
+            ("localhost:http", "is not a port number"),
+            (":8080", "has no host"),
+            ("no-such-host.invalid:8080", "cannot resolve the host"),
+        ] {
+            let error = parse_listen(text).unwrap_err();
+            assert!(error.contains(said) && error.contains("localhost:8080"), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_path_option_expands_the_home_folder_and_refuses_an_empty_one() {
+        assert!(parse_path(" ").unwrap_err().contains("empty"));
+        assert_eq!(parse_path("/etc/usercenter/key").unwrap(), PathBuf::from("/etc/usercenter/key"));
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        if let Some(home) = home.filter(|h| !h.as_os_str().is_empty()) {
+            assert_eq!(parse_path("~/server.key").unwrap(), home.join("server.key"));
+        }
+        assert!(parse_path("~bob/server.key").unwrap_err().contains("~user"));
+    }
 }

@@ -703,6 +703,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_sqlite_url_expands_the_home_folder_and_must_name_a_file() {
+        assert_eq!(sqlite_url("sqlite://x.db").unwrap(), "sqlite://x.db");
+        assert_eq!(sqlite_url("sqlite::memory:").unwrap(), "sqlite::memory:");
+        assert_eq!(sqlite_url("sqlite:///var/lib/u.db?mode=ro").unwrap(), "sqlite:///var/lib/u.db?mode=ro");
+        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            let home = std::path::PathBuf::from(home);
+            let expected = format!("sqlite://{}?mode=rwc", home.join("data/u.db").display());
+            assert_eq!(sqlite_url("sqlite://~/data/u.db?mode=rwc").unwrap(), expected);
+        }
+        for url in ["sqlite://", "sqlite:", "sqlite://?mode=rwc"] {
+            let error = sqlite_url(url).unwrap_err().to_string();
+            assert!(error.contains("names no file") && error.contains("sqlite://PATH"), "{url}: {error}");
+        }
+    }
+
+    #[test]
     fn redact_url_hides_the_password() {
         assert_eq!(redact_url("postgres://u:secret@host:5432/db"), "postgres://u:***@host:5432/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
