@@ -238,6 +238,7 @@ fn serve_listens_on_a_host_name_and_serves_metrics_and_the_openapi_document() {
         ])
         .args(["--log-format", "json"])
         .env_clear()
+        .env("RUST_LOG", "debug")
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())
         .stdout(Stdio::piped())
@@ -267,6 +268,19 @@ fn serve_listens_on_a_host_name_and_serves_metrics_and_the_openapi_document() {
     let document = get(&api, "/v1/openapi.json");
     assert!(document.starts_with("HTTP/1.1 200") && document.contains(r#""openapi": "3.1.0""#), "{document}");
     get(&api, "/v1/health");
+    // A sign-in whose password, username and query must not reach the log, even at debug.
+    let body = r#"{"username":"mallory-user","password":"hunter2-secret-pw"}"#;
+    let mut stream = std::net::TcpStream::connect(&api).unwrap();
+    write!(
+        stream,
+        "POST /v1/auth/login?access_token=tok-in-query HTTP/1.1\r\nHost: {api}\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer tok-in-header\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     let scraped = get(&metrics, "/metrics");
     assert!(
         scraped.contains(r#"usercenter_http_requests_total{route="/v1/health",status="200"} 1"#),
@@ -284,10 +298,13 @@ fn serve_listens_on_a_host_name_and_serves_metrics_and_the_openapi_document() {
     // The notices of a first start (the database and key file created) are plain text; every log
     // line is one JSON object.
     let lines: Vec<&str> = log.lines().filter(|l| !l.starts_with("usercenter: created")).collect();
-    assert!(lines.len() >= 4, "the start and three requests: {log}");
+    assert!(lines.len() >= 5, "the start and four requests: {log}");
     for line in lines {
         let object: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert!(object["level"].is_string() && object["timestamp"].is_string(), "{line}");
     }
     assert!(!log.contains('\u{1b}'), "no colours in a log that is not a terminal: {log}");
+    for secret in ["hunter2-secret-pw", "mallory-user", "tok-in-query", "tok-in-header"] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
 }
