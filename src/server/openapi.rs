@@ -244,6 +244,43 @@ mod tests {
     }
 
     #[test]
+    fn every_error_code_is_documented_with_its_status_and_checked_as_an_answer() {
+        let document = document();
+        for code in ErrorCode::KNOWN {
+            let status = code.status().to_string();
+            let problem = serde_json::json!({"type": "about:blank", "title": code.title(),
+                "status": code.status(), "detail": "d", "code": code.as_str(), "retry_after_s": 1});
+            if code == ErrorCode::MethodNotAllowed {
+                // The fallback of every path, not an operation's answer.
+                conformance::check("PUT", crate::domain::paths::ME, 405, Some(PROBLEM_JSON), &problem)
+                    .unwrap();
+                continue;
+            }
+            let mut documented = 0;
+            for (path, item) in &document.paths.paths {
+                for (method, operation) in
+                    [("GET", &item.get), ("POST", &item.post), ("DELETE", &item.delete)]
+                {
+                    let Some(operation) = operation else { continue };
+                    let id = operation.operation_id.clone().unwrap_or_default();
+                    if !errors_of(&id).unwrap_or_default().contains(&code) {
+                        continue;
+                    }
+                    assert!(
+                        operation.responses.responses.contains_key(&status),
+                        "{id}: no {status} for {code}"
+                    );
+                    let path = path.replace("{id}", "some-session");
+                    conformance::check(method, &path, code.status(), Some(PROBLEM_JSON), &problem)
+                        .unwrap_or_else(|e| panic!("{code} on {id}: {e}"));
+                    documented += 1;
+                }
+            }
+            assert!(documented > 0, "{code} is answered by no operation of the document");
+        }
+    }
+
+    #[test]
     fn every_operation_has_its_errors_and_the_contract_s_paths() {
         let document = document();
         assert_eq!(serde_json::to_value(&document.openapi).unwrap(), "3.1.0");
