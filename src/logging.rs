@@ -59,9 +59,13 @@ pub fn init_stderr(format: LogFormat) {
             builder.with_ansi(colour(std::io::stderr().is_terminal(), no_color.as_deref())).try_init()
         }
         // The span's fields (method, path) with each line; the event's own fields at the top level.
-        LogFormat::Json => {
-            builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
-        }
+        LogFormat::Json => builder
+            .json()
+            .with_ansi(false)
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
     };
 }
 
