@@ -308,3 +308,59 @@ fn serve_listens_on_a_host_name_and_serves_metrics_and_the_openapi_document() {
         assert!(!log.contains(secret), "{secret} in the log: {log}");
     }
 }
+
+#[test]
+fn a_database_this_user_cannot_write_is_permission_denied_with_its_path() {
+    use std::os::unix::fs::PermissionsExt as _;
+    // Permissions do not stop root: as root, the commands run as nobody through setpriv.
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let setpriv = std::path::Path::new("/usr/bin/setpriv");
+    if root && !setpriv.exists() {
+        eprintln!("skipped: running as root without setpriv to drop privileges");
+        return;
+    }
+    let unprivileged = |args: &[&str], home: &std::path::Path| {
+        let mut command = if root {
+            let mut c = Command::new(setpriv);
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+            c
+        } else {
+            Command::new(BIN)
+        };
+        command.args(args).env_clear().env("HOME", home).output().expect("run usercenter")
+    };
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = home.path().join("uc.db");
+    let url = format!("sqlite://{}", file.display());
+    let added = run_with_input(
+        &["user", "add", "alice", "--password-stdin", "--database", &url],
+        home.path(),
+        "a good password\n",
+    );
+    assert!(added.status.success(), "{added:?}");
+
+    // Readable but not writable.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let text = stderr(&unprivileged(&["user", "list", "--database", &url], home.path()));
+    assert!(text.starts_with(&format!("usercenter: permission denied: {}", file.display())), "{text}");
+    assert_eq!(text.trim().lines().count(), 1, "one line: {text}");
+    assert!(!text.contains("(code:"), "{text}");
+
+    // Neither readable nor writable (as root's file is to nobody when mode 0600).
+    if root {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let text = stderr(&unprivileged(&["user", "list", "--database", &url], home.path()));
+        assert!(text.contains(&format!("permission denied: {}", file.display())), "{text}");
+    }
+
+    // A folder this user cannot create a file in.
+    let folder = home.path().join("read-only");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let new = folder.join("new.db");
+    let url = format!("sqlite://{}", new.display());
+    let text = stderr(&unprivileged(&["serve", "--listen", "127.0.0.1:0", "--database", &url], home.path()));
+    assert!(text.contains(&format!("permission denied: {}", new.display())), "{text}");
+    assert!(text.contains("give --database a path"), "the fix is named: {text}");
+}
