@@ -702,6 +702,31 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn another_program_s_sqlite_database_is_left_alone() {
+        use sqlx::Connection as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("notes.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE notes (body TEXT)").execute(&mut connection).await.unwrap();
+        connection.close().await.unwrap();
+
+        let url = format!("sqlite://{}", file.display());
+        let Err(error) = open(&url, Missing::Refuse).await else {
+            panic!("opened another program's database")
+        };
+        let error = error.to_string();
+        assert!(error.contains(&format!("not a usercenter database: {}", file.display())), "{error}");
+        assert!(error.contains("such as notes"), "{error}");
+        let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(tables, ["notes"], "nothing was added to it");
+    }
+
     #[test]
     fn a_sqlite_url_expands_the_home_folder_and_must_name_a_file() {
         assert_eq!(sqlite_url("sqlite://x.db").unwrap(), "sqlite://x.db");
