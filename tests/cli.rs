@@ -364,3 +364,23 @@ fn a_database_this_user_cannot_write_is_permission_denied_with_its_path() {
     assert!(text.contains(&format!("permission denied: {}", new.display())), "{text}");
     assert!(text.contains("give --database a path"), "the fix is named: {text}");
 }
+
+#[test]
+fn a_postgresql_that_does_not_answer_is_named_after_five_seconds_not_thirty() {
+    let home = tempfile::tempdir().unwrap();
+    // Accepts connections and never says a word, like a host whose PostgreSQL hangs.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let url = format!("postgres://usercenter@127.0.0.1:{port}/usercenter");
+    let started = std::time::Instant::now();
+    let text = stderr(&run(&["user", "list", "--database", &url], home.path(), &[]));
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    assert!(text.contains(&format!("no answer from PostgreSQL at 127.0.0.1:{port} within 5 s")), "{text}");
+}
