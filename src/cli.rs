@@ -44,9 +44,9 @@ pub enum Command {
     Demo,
     /// Run the platform API server
     #[command(
-        after_help = "Examples:\n  usercenter serve --listen 127.0.0.1:8080 --database sqlite://usercenter.db --issuer Acme\n  usercenter serve --events-log /var/log/usercenter/events.json --notify-webhook https://hooks.example/2fa"
+        after_help = "Examples:\n  usercenter serve --listen localhost:8080 --database sqlite://~/usercenter.db --issuer Acme\n  usercenter serve --metrics-listen 127.0.0.1:9464 --log-format json\n  usercenter serve --events-log /var/log/usercenter/events.json --notify-webhook https://hooks.example/2fa"
     )]
-    Serve(crate::server::cli::ServeArgs),
+    Serve(Box<crate::server::cli::ServeArgs>),
     /// Manage accounts on the server's database
     #[command(after_help = "Examples:\n  usercenter user add alice\n  usercenter user list --json")]
     User {
@@ -111,7 +111,7 @@ pub async fn run() -> anyhow::Result<()> {
             let file = config::load(&config::default_path()?)?;
             crate::demo::run(cli.palette.or(file.palette).unwrap_or_default()).await
         }
-        Some(Command::Serve(args)) => crate::server::cli::serve(args).await,
+        Some(Command::Serve(args)) => crate::server::cli::serve(*args).await,
         Some(Command::User { command }) => crate::server::cli::user(command).await,
         Some(Command::Events(args)) => crate::server::cli::events(args).await,
         Some(Command::Policy { command }) => crate::server::cli::policy(command).await,

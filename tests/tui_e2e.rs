@@ -833,6 +833,26 @@ fn in_tmux_with_set_clipboard_on_the_codes_reach_its_buffer() {
     tmux.wait_for("Status:        On since");
 }
 
+/// The one logging scheme, app side: RUST_LOG filters, USERCENTER_LOG names the file, and nothing is
+/// logged to the terminal the app draws on; the log holds work names, never the password or token.
+#[test]
+fn the_app_logs_to_the_file_named_by_usercenter_log_and_never_to_its_terminal() {
+    let server = AppServer::with_user("logan", PASSWORD);
+    let sandbox = Sandbox::new();
+    let log = format!("{}/app.log", sandbox.tmp());
+    let mut app = sandbox.spawn(&["--api", &server.url], &[("USERCENTER_LOG", &log), ("RUST_LOG", "debug")]);
+    submit_sign_in(&mut app, "logan", PASSWORD);
+    wait_for_security(&app, "Off");
+    app.send(KEY_CTRL_C);
+    assert_exits_with_success(&mut app);
+    let text = std::fs::read_to_string(&log).expect("the log file");
+    assert!(text.contains("running") && text.contains("quitting"), "debug lines of the app: {text}");
+    assert!(!text.contains(PASSWORD), "the password in the log: {text}");
+    assert!(!text.contains('\u{1b}'), "no colours in a file: {text}");
+    let raw = String::from_utf8_lossy(&app.raw_output()).into_owned();
+    assert!(!raw.contains("quitting") && !raw.contains("DEBUG"), "a log line on the terminal");
+}
+
 /// NO_COLOR: the app adds no colour of its own, yet the QR code keeps its black and white and decodes
 /// from the screen; `i` still inverts it.
 #[test]

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
 
 use super::SecretString;
 
@@ -32,19 +33,20 @@ pub mod paths {
 /// Number of backup codes issued at once.
 pub const BACKUP_CODE_COUNT: usize = 10;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct LoginRequest {
     pub username: String,
+    #[schema(value_type = String)]
     pub password: SecretString,
 }
 
 /// Answer of `POST /v1/auth/login` and `POST /v1/auth/second-factor`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum LoginResponse {
     Authenticated(Session),
@@ -55,8 +57,9 @@ pub enum LoginResponse {
     TwoFactorSetupRequired(Session),
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Session {
+    #[schema(value_type = String)]
     pub token: SecretString,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
@@ -65,15 +68,16 @@ pub struct Session {
     pub backup_codes_remaining: Option<u32>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecondFactorMethod {
     Totp,
     BackupCode,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Challenge {
+    #[schema(value_type = String)]
     pub challenge: SecretString,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
@@ -81,16 +85,19 @@ pub struct Challenge {
 }
 
 /// `{"challenge","code"}` or `{"challenge","backup_code"}`: exactly one of the two.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct SecondFactorRequest {
+    #[schema(value_type = String)]
     pub challenge: SecretString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub code: Option<SecretString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub backup_code: Option<SecretString>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Me {
     pub username: String,
     pub two_factor: TwoFactorStatus,
@@ -100,12 +107,12 @@ pub struct Me {
 }
 
 /// The workspace's rules for every account (v1.1).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Policy {
     pub two_factor_required: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TwoFactorStatus {
     pub enabled: bool,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -115,14 +122,17 @@ pub struct TwoFactorStatus {
 }
 
 /// Body of every call that re-enters the password: enrollment, new backup codes, disable.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct PasswordRequest {
+    #[schema(value_type = String)]
     pub password: SecretString,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Enrollment {
+    #[schema(value_type = String)]
     pub secret: SecretString,
+    #[schema(value_type = String)]
     pub otpauth_uri: SecretString,
     pub issuer: String,
     pub account: String,
@@ -133,36 +143,40 @@ pub struct Enrollment {
     pub expires_at: OffsetDateTime,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConfirmRequest {
+    #[schema(value_type = String)]
     pub code: SecretString,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConfirmResponse {
     pub enabled: bool,
+    #[schema(value_type = Vec<String>)]
     pub backup_codes: Vec<SecretString>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct BackupCodesResponse {
+    #[schema(value_type = Vec<String>)]
     pub backup_codes: Vec<SecretString>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DisableResponse {
     pub enabled: bool,
 }
 
 /// Answer of `GET /v1/me/events`: newest first; `next_before` asks for the page after this one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EventsPage {
     pub events: Vec<Event>,
     pub next_before: Option<i64>,
 }
 
 /// Query of `GET /v1/me/events`: `limit` 1 to 100 (default 20), `before` an event id.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
@@ -175,7 +189,7 @@ pub const EVENTS_DEFAULT_LIMIT: u32 = 20;
 pub const EVENTS_MAX_LIMIT: u32 = 100;
 
 /// Something that happened to an account: `{"id","type","at","address","user_agent","details"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     pub id: i64,
     /// `type` and `details`.
@@ -189,7 +203,7 @@ pub struct Event {
 }
 
 /// What happened, with its `details` (an empty object where there are none).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", content = "details", rename_all = "snake_case")]
 pub enum EventKind {
     SignIn {
@@ -216,7 +230,7 @@ pub enum EventKind {
     PasswordChanged {},
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignInMethod {
     Password,
@@ -224,7 +238,7 @@ pub enum SignInMethod {
     BackupCode,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignInFailure {
     InvalidPassword,
@@ -232,7 +246,7 @@ pub enum SignInFailure {
     CodeAlreadyUsed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ThrottleScope {
     Login,
@@ -241,14 +255,14 @@ pub enum ThrottleScope {
 }
 
 /// Answer of `GET /v1/me/sessions`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SessionList {
     pub sessions: Vec<SessionInfo>,
 }
 
 /// One signed-in session of the account; `id` names it (URL-safe: letters, digits, `-`, `_`) and is
 /// not its token.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SessionInfo {
     pub id: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -264,7 +278,7 @@ pub struct SessionInfo {
 }
 
 /// Answer of `POST /v1/me/sessions/revoke-others`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RevokedSessions {
     pub revoked: u32,
 }

@@ -119,6 +119,20 @@ impl ErrorCode {
     }
 }
 
+/// In the OpenAPI document: a string, one of the known codes (a client must still expect new ones).
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Self::KNOWN.map(ErrorCode::as_str)))
+            .description(Some("Stable and machine-readable: clients branch on it, never on the text."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
+
 impl From<String> for ErrorCode {
     fn from(code: String) -> Self {
         Self::from_code(&code)
@@ -138,7 +152,7 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// `application/problem+json` body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type", default = "about_blank")]
     pub kind: String,

@@ -13,6 +13,7 @@ use super::service::activity::api_event;
 use super::store::{EventRecord, Missing, UserRecord};
 use super::{ServerConfig, TrustedProxies, Unlock};
 use crate::domain::{Event, Policy, SecretString};
+use crate::logging::LogFormat;
 
 /// The database used when none is given: `usercenter.db` in the current directory (its key file is
 /// `usercenter.db.key` beside it).
@@ -37,8 +38,10 @@ pub struct DatabaseArg {
 // No `Debug`: the database URL may hold a password.
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (the bound address is printed)
-    #[arg(long, env = "USERCENTER_LISTEN", default_value = "127.0.0.1:8080")]
+    /// Address to listen on, HOST:PORT (a host name is resolved); port 0 picks a free port (the bound
+    /// address is printed)
+    #[arg(long, env = "USERCENTER_LISTEN", value_name = "HOST:PORT", default_value = "127.0.0.1:8080",
+          value_parser = parse_listen)]
     pub listen: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseArg,
@@ -47,7 +50,7 @@ pub struct ServeArgs {
     pub issuer: String,
     /// Server key file (64 hex characters, mode 0600); default for SQLite: <database file>.key, created
     /// on first start
-    #[arg(long, env = "USERCENTER_KEY_FILE")]
+    #[arg(long, env = "USERCENTER_KEY_FILE", value_name = "PATH", value_parser = parse_path)]
     pub key_file: Option<PathBuf>,
     /// Reverse proxies (CIDR[,CIDR…]) whose X-Forwarded-For names the client address; default: none
     #[arg(
@@ -76,6 +79,50 @@ pub struct ServeArgs {
     #[arg(long, env = "USERCENTER_NOTIFY_WEBHOOK", value_name = "URL", hide_env_values = true,
           value_parser = super::delivery::parse_webhook_url)]
     pub notify_webhook: Option<reqwest::Url>,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (keep it private); default: off
+    #[arg(long, env = "USERCENTER_METRICS_LISTEN", value_name = "HOST:PORT", value_parser = parse_listen)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log lines on standard error as text or as JSON objects, one a line; RUST_LOG filters them
+    #[arg(long, env = "USERCENTER_LOG_FORMAT", value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `--listen` and `--metrics-listen`: HOST:PORT as people type it (`localhost:8080`, `[::1]:8080`,
+/// `0.0.0.0:8080`); a host name is resolved, its first IPv4 address preferred (as `localhost` is usually
+/// meant).
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let example = "use HOST:PORT, such as localhost:8080, 127.0.0.1:8080 or 0.0.0.0:8080";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!("{text:?} has no port: {example}"));
+    };
+    let port: u16 = port.parse().map_err(|_| format!("{port:?} is not a port number: {example}"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(format!("{text:?} has no host: {example}"));
+    }
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve the host {host:?} ({e}): {example}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|addr| addr.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("the host {host:?} has no address: {example}"))
+}
+
+/// A path option, with `~` expanded where no shell did (an environment variable, `--key-file=~/…`).
+fn parse_path(text: &str) -> Result<PathBuf, String> {
+    if text.trim().is_empty() {
+        return Err("the path is empty: give a file's path".to_owned());
+    }
+    super::expand_home(text).map_err(|e| e.to_string())
 }
 
 #[derive(clap::Subcommand)]
@@ -195,15 +242,7 @@ fn parse_on_off(text: &str) -> Result<bool, String> {
 
 /// Runs the server until Ctrl-C or SIGTERM; logs to standard error, prints the address on standard output.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Fails only if a subscriber is already installed (a test harness): keep that one.
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .try_init();
+    crate::logging::init_stderr(args.log_format);
 
     let config = ServerConfig {
         listen: args.listen,
@@ -216,6 +255,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         events_retention_days: args.events_retention_days,
         events_log: args.events_log,
         notify_webhook: args.notify_webhook,
+        metrics_listen: args.metrics_listen,
     };
     let mut signal = ShutdownSignal::listen()?;
     let server = super::start(config).await?;
@@ -234,9 +274,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on http://{}", server.addr()).context("cannot write to standard output")?;
+    if let Some(metrics) = server.metrics_addr() {
+        writeln!(stdout, "metrics on http://{metrics}{}", super::metrics::PATH)
+            .context("cannot write to standard output")?;
+    }
     stdout.flush().context("cannot write to standard output")?;
     drop(stdout);
-    tracing::info!(addr = %server.addr(), "serving");
+    let metrics = server.metrics_addr().map_or_else(|| "off".to_owned(), |addr| addr.to_string());
+    tracing::info!(addr = %server.addr(), %metrics, "serving");
 
     signal.received().await?;
     tracing::info!("shutting down");
@@ -530,5 +575,31 @@ mod tests {
         assert!(differ.to_string().contains("differ"), "{differ}");
         let empty = ask_twice(answers(&[""])).unwrap_err();
         assert!(empty.to_string().contains("empty"), "{empty}");
+    }
+    #[test]
+    fn listen_addresses_are_host_port_as_people_type_them() {
+        assert_eq!(parse_listen("127.0.0.1:8080").unwrap().to_string(), "127.0.0.1:8080");
+        assert_eq!(parse_listen("[::1]:8080").unwrap().to_string(), "[::1]:8080");
+        assert_eq!(parse_listen(" localhost:8080 ").unwrap().to_string(), "127.0.0.1:8080");
+        for (text, said) in [
+            ("localhost", "has no port"),
+            ("localhost:http", "is not a port number"),
+            (":8080", "has no host"),
+            ("no-such-host.invalid:8080", "cannot resolve the host"),
+        ] {
+            let error = parse_listen(text).unwrap_err();
+            assert!(error.contains(said) && error.contains("localhost:8080"), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_path_option_expands_the_home_folder_and_refuses_an_empty_one() {
+        assert!(parse_path(" ").unwrap_err().contains("empty"));
+        assert_eq!(parse_path("/etc/usercenter/key").unwrap(), PathBuf::from("/etc/usercenter/key"));
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        if let Some(home) = home.filter(|h| !h.as_os_str().is_empty()) {
+            assert_eq!(parse_path("~/server.key").unwrap(), home.join("server.key"));
+        }
+        assert!(parse_path("~bob/server.key").unwrap_err().contains("~user"));
     }
 }

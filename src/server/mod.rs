@@ -14,6 +14,8 @@ pub mod crypto;
 pub mod delivery;
 pub mod error;
 pub mod http;
+pub mod metrics;
+pub mod openapi;
 pub mod password;
 pub mod rate_limit;
 pub mod routes;
@@ -97,6 +99,8 @@ pub struct ServerConfig {
     pub events_log: Option<EventsLogTarget>,
     /// Factor changes are POSTed here.
     pub notify_webhook: Option<reqwest::Url>,
+    /// Prometheus metrics are served at `http://ADDR/metrics` here; `None`: off.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -112,6 +116,7 @@ impl Default for ServerConfig {
             events_retention_days: DEFAULT_EVENTS_RETENTION_DAYS,
             events_log: None,
             notify_webhook: None,
+            metrics_listen: None,
         }
     }
 }
@@ -133,6 +138,7 @@ impl std::fmt::Debug for ServerConfig {
                 "notify_webhook",
                 &self.notify_webhook.as_ref().map(|url| url.origin().ascii_serialization()),
             )
+            .field("metrics_listen", &self.metrics_listen)
             .finish()
     }
 }
@@ -160,6 +166,8 @@ pub struct Services<S> {
     pub trusted_proxies: TrustedProxies,
     /// Rule 9, in memory: each server process keeps its own budgets.
     pub anonymous: AnonymousLimit,
+    /// `None` when metrics are off: nothing is counted then.
+    pub metrics: Option<Arc<metrics::Metrics>>,
 }
 
 // Not derived: that would ask for `S: Clone`, and the store is shared through the `Arc`.
@@ -178,9 +186,31 @@ impl<S: Store> AppState<S> {
         passwords: Passwords,
         limits: RequestLimits,
     ) -> Self {
+        Self::with_metrics(store, keys, issuer, clock, passwords, limits, None)
+    }
+
+    /// [`AppState::new`] that counts what it does in `metrics`.
+    pub fn with_metrics(
+        store: S,
+        keys: Keys,
+        issuer: String,
+        clock: Arc<dyn Clock>,
+        passwords: Passwords,
+        limits: RequestLimits,
+        metrics: Option<Arc<metrics::Metrics>>,
+    ) -> Self {
         let RequestLimits { trusted_proxies, anonymous_rate } = limits;
         let anonymous = AnonymousLimit::new(anonymous_rate);
-        Self(Arc::new(Services { store, keys, issuer, clock, passwords, trusted_proxies, anonymous }))
+        Self(Arc::new(Services {
+            store,
+            keys,
+            issuer,
+            clock,
+            passwords,
+            trusted_proxies,
+            anonymous,
+            metrics,
+        }))
     }
 
     /// Creates an account, as `usercenter user add` does.
@@ -212,16 +242,24 @@ impl<S> std::ops::Deref for AppState<S> {
     }
 }
 
-/// The API v1 router: every route, problem-JSON fallbacks for unknown paths and methods, the body limit,
-/// request logging (method, path without the query, status and latency only: no headers, no bodies)
-/// and, on every answer, the headers of rule 14.
+/// The API v1 router: every route, the OpenAPI document, problem-JSON fallbacks for unknown paths and
+/// methods, the body limit, the metrics (when on), request logging (method, path without the query,
+/// status and latency only: no headers, no bodies) and, on every answer, the headers of rule 14.
 pub fn router<S: Store>(state: AppState<S>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(routes::auth::router())
         .merge(routes::two_factor::router())
         .merge(routes::activity::router())
+        .route(openapi::PATH, axum::routing::get(openapi::openapi_json))
         .fallback(routes::not_found)
-        .method_not_allowed_fallback(routes::method_not_allowed)
+        .method_not_allowed_fallback(routes::method_not_allowed);
+    let routes = match &state.metrics {
+        Some(metrics) => {
+            routes.layer(axum::middleware::from_fn_with_state(Arc::clone(metrics), metrics::track))
+        }
+        None => routes,
+    };
+    routes
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()
@@ -248,6 +286,8 @@ async fn no_store(mut response: Response) -> Response {
 /// A server serving in a background task. Dropping it also stops the server (without waiting).
 pub struct RunningServer {
     addr: SocketAddr,
+    /// Where the metrics are served, when they are.
+    metrics_addr: Option<SocketAddr>,
     /// The key file, when this start created it.
     created_key_file: Option<PathBuf>,
     /// The SQLite database file, when this start created it.
@@ -262,6 +302,11 @@ impl RunningServer {
     /// The address actually bound (the real port when `listen` had port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address the metrics are served at (`http://ADDR/metrics`), when `metrics_listen` was set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The key file this start created (rule 15: the operator must back it up with the database).
@@ -351,15 +396,23 @@ async fn start_on<S: Store>(
         trusted_proxies: config.trusted_proxies.clone(),
         anonymous_rate: config.anonymous_rate,
     };
-    let state = AppState::new(store, key.keys, config.issuer, clock, passwords, limits);
+    let metrics = config.metrics_listen.map(|_| Arc::new(metrics::Metrics::new()));
+    let state = AppState::with_metrics(store, key.keys, config.issuer, clock, passwords, limits, metrics);
     let connections = http::ConnectionLimits {
         max_per_address: config.max_connections_per_address,
         trusted_proxies: config.trusted_proxies,
     };
     let background = Background { delivery, events_retention_days: config.events_retention_days };
-    let mut running = serve(state, config.listen, connections, background).await?;
+    let listen = Listen { api: config.listen, metrics: config.metrics_listen };
+    let mut running = serve(state, listen, connections, background).await?;
     running.created_key_file = key.file.filter(|_| key.created);
     Ok(running)
+}
+
+/// Where the API and the metrics are served.
+struct Listen {
+    api: SocketAddr,
+    metrics: Option<SocketAddr>,
 }
 
 /// What a server does besides answering requests.
@@ -424,13 +477,25 @@ fn warn_if_shared(file: &std::path::Path) {
 /// beside it.
 async fn serve<S: Store>(
     state: AppState<S>,
-    listen: SocketAddr,
+    listen: Listen,
     limits: http::ConnectionLimits,
     background: Background,
 ) -> anyhow::Result<RunningServer> {
-    let listener =
-        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = bind(listen.api).await?;
     let addr = listener.local_addr().context("cannot read the bound address")?;
+    let metrics_listener = match listen.metrics {
+        Some(metrics) => Some(bind(metrics).await.context("cannot serve the metrics (--metrics-listen)")?),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(listener) => Some(listener.local_addr().context("cannot read the bound address")?),
+        None => None,
+    };
+    let metrics_app = metrics::router(state.clone());
+    let metrics_limits = http::ConnectionLimits {
+        max_per_address: http::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        trusted_proxies: TrustedProxies::default(),
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
     let maintained = state.clone();
@@ -443,14 +508,51 @@ async fn serve<S: Store>(
         };
         // The purge and the delivery never end by themselves: they stop with the server (a delivery
         // cut short is taken up again after its lease).
+        // The metrics stop with the API (their connections are short: one scrape each).
+        let metrics = async move {
+            match metrics_listener {
+                Some(listener) => {
+                    http::serve(listener, metrics_app, metrics_limits, std::future::pending()).await
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             served = http::serve(listener, app, limits, stopped) => served,
+            served = metrics => served,
             () = purge_periodically(maintained, events_retention_days) => Ok(()),
             () = delivery.run(delivering) => Ok(()),
         }
     });
     let close_store = Box::pin(async move { state.store.close().await });
-    Ok(RunningServer { addr, created_key_file: None, created_database: None, close_store, stop, task })
+    Ok(RunningServer {
+        addr,
+        metrics_addr,
+        created_key_file: None,
+        created_database: None,
+        close_store,
+        stop,
+        task,
+    })
+}
+
+/// Binds `addr`, saying what to do when it is taken or not ours.
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|error| match error.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+            "cannot listen on {addr}: the address is already in use (another server, or an earlier one \
+             still running); stop it or choose another port"
+        ),
+        std::io::ErrorKind::AddrNotAvailable => anyhow::anyhow!(
+            "cannot listen on {addr}: no network interface of this machine has that address; use \
+             127.0.0.1, 0.0.0.0 or one of this machine's addresses"
+        ),
+        std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+            "cannot listen on {addr}: permission denied (ports below 1024 need privileges); use a port \
+             from 1024 up behind a reverse proxy"
+        ),
+        _ => anyhow::anyhow!("cannot listen on {addr}: {error}"),
+    })
 }
 
 /// Deletes expired sessions and challenges, idle throttle rows (rule 11) and events older than the
@@ -477,6 +579,20 @@ async fn purge_periodically<S: Store>(state: AppState<S>, events_retention_days:
             Err(error) => tracing::warn!(error = %format!("{error:#}"), "cannot purge expired rows"),
         }
     }
+}
+
+/// `~` or `~/…` at the start of `path` expanded to the home folder (`HOME`), for paths given where no
+/// shell expands them: inside `sqlite://~/…`, in an environment variable, after `--key-file=`.
+pub fn expand_home(path: &str) -> anyhow::Result<PathBuf> {
+    let Some(rest) = path.strip_prefix('~') else { return Ok(PathBuf::from(path)) };
+    anyhow::ensure!(
+        rest.is_empty() || rest.starts_with('/'),
+        "{path}: only ~ and ~/… are understood, not ~user; give the full path"
+    );
+    let home = std::env::var_os("HOME").filter(|home| !home.is_empty()).ok_or_else(|| {
+        anyhow::anyhow!("{path}: cannot expand ~ because HOME is not set; give the full path")
+    })?;
+    Ok(PathBuf::from(home).join(rest.trim_start_matches('/')))
 }
 
 /// Creates an account in the database at `database_url` (created and migrated if missing).

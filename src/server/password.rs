@@ -43,6 +43,8 @@ struct Pool {
     jobs: mpsc::Sender<Job>,
     /// One per worker and per queue place: a job holds one from submission to completion.
     slots: Arc<Semaphore>,
+    /// How many slots there are.
+    capacity: usize,
 }
 
 /// The hashing queue is full: answer 503 and let the client come back.
@@ -97,8 +99,9 @@ impl Passwords {
                 .spawn(move || work(&receiver))
                 .context("cannot start a password hashing thread")?;
         }
-        let slots = Arc::new(Semaphore::new(workers * (1 + QUEUE_PER_WORKER)));
-        let pool = Arc::new(Pool { jobs, slots });
+        let capacity = workers * (1 + QUEUE_PER_WORKER);
+        let slots = Arc::new(Semaphore::new(capacity));
+        let pool = Arc::new(Pool { jobs, slots, capacity });
         let Some(dummy) = dummy else { return Ok(Self { pool, dummy_hash: None }) };
         // Made by a worker like every other hash, and waited for here: only at start-up.
         let slot = Arc::clone(&pool.slots).try_acquire_owned().context("the hashing pool is full")?;
@@ -116,6 +119,11 @@ impl Passwords {
     /// The default number of workers: one per CPU.
     pub fn default_concurrency() -> usize {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    }
+
+    /// Hashes waiting or running (for the metrics).
+    pub fn queue_length(&self) -> usize {
+        self.pool.capacity.saturating_sub(self.pool.slots.available_permits())
     }
 
     /// A place in the queue, or [`Busy`] at once when it is full.

@@ -18,6 +18,7 @@ const PASSWORD: &str = "correct horse battery";
 
 struct Harness {
     app: Router,
+    state: AppState<super::store::SqliteStore>,
     clock: ManualClock,
 }
 
@@ -50,16 +51,47 @@ impl Harness {
     async fn new() -> Self {
         let clock = ManualClock::at_unix(T0);
         let state = AppState::in_memory(Arc::new(clock.clone())).await.unwrap();
-        state.create_user("alice", &SecretString::new(PASSWORD)).await.unwrap();
-        Self { app: router(state), clock }
+        Self::with_state(state, clock).await
     }
 
+    /// Counting what it does in metrics, as `serve --metrics-listen` does.
+    async fn with_metrics() -> Self {
+        use super::store::{Missing, SqliteBackend, SqliteStore};
+        let clock = ManualClock::at_unix(T0);
+        let (backend, _, _) = SqliteBackend::connect("sqlite::memory:", Missing::Create).await.unwrap();
+        let passwords = super::Passwords::new(4).unwrap();
+        let metrics = Some(Arc::new(super::metrics::Metrics::new()));
+        let state = AppState::with_metrics(
+            SqliteStore::new(backend),
+            super::Keys::random(),
+            "usercenter".into(),
+            Arc::new(clock.clone()),
+            passwords,
+            super::RequestLimits::default(),
+            metrics,
+        );
+        Self::with_state(state, clock).await
+    }
+
+    async fn with_state(state: AppState<super::store::SqliteStore>, clock: ManualClock) -> Self {
+        state.create_user("alice", &SecretString::new(PASSWORD)).await.unwrap();
+        Self { app: router(state.clone()), state, clock }
+    }
+
+    /// Sends a request; every answer is checked against the OpenAPI document (docs/openapi.json).
     async fn raw(&self, request: Request<Body>) -> Answer {
+        let (method, uri) = (request.method().clone(), request.uri().to_string());
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        if let Err(mismatch) =
+            super::openapi::conformance::check(method.as_str(), &uri, status.as_u16(), content_type, &body)
+        {
+            panic!("{method} {uri}: the answer does not match the OpenAPI document: {mismatch}");
+        }
         Answer { status, headers, body }
     }
 
@@ -663,9 +695,10 @@ async fn internal_errors_are_generic_problem_json() {
     };
     let first = state(super::Keys::random());
     first.create_user("alice", &SecretString::new(PASSWORD)).await.unwrap();
-    let h = Harness { app: router(first), clock: clock.clone() };
+    let h = Harness { app: router(first.clone()), state: first, clock: clock.clone() };
     let (_, secret, _) = h.enable().await;
-    let h = Harness { app: router(state(super::Keys::random())), clock: clock.clone() };
+    let second = state(super::Keys::random());
+    let h = Harness { app: router(second.clone()), state: second, clock: clock.clone() };
     h.clock.advance(30);
     let challenge = h.challenge().await;
     let answer = h.second_factor(json!({"challenge": challenge, "code": totp_code(&secret, h.now())})).await;
@@ -717,7 +750,7 @@ async fn limited(trusted: &str, rate: u32) -> Harness {
         limits,
     );
     state.create_user("alice", &SecretString::new(PASSWORD)).await.unwrap();
-    Harness { app: router(state), clock }
+    Harness { app: router(state.clone()), state, clock }
 }
 
 fn login_from(peer: &str, forwarded_for: Option<&str>, password: &str) -> Request<Body> {
@@ -780,4 +813,110 @@ async fn usernames_user_add_refuses_are_invalid_credentials_and_never_counted() 
     // Ten of each, and still no back-off: nothing was counted.
     h.login(&"x".repeat(65), "nope").await.problem(401, "invalid_credentials");
     assert_eq!(h.login("alice", PASSWORD).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_describes_the_activity_and_policy_answers() {
+    use super::store::Store as _;
+    let h = Harness::new().await;
+    let served = h.call(Method::GET, super::openapi::PATH, None, None).await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert_eq!(served.headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(served.body["openapi"], "3.1.0");
+    assert_eq!(served.body, serde_json::from_str::<Value>(super::openapi::document_json()).unwrap());
+
+    // Every answer below is checked against the document by the harness.
+    h.state.store.set_policy(crate::domain::Policy { two_factor_required: true }).await.unwrap();
+    let setup = h.login("alice", PASSWORD).await;
+    assert_eq!(setup.body["status"], "two_factor_setup_required", "{}", setup.body);
+    let setup = setup.str("token");
+    let bearer = Some(setup.as_str());
+    h.call(Method::GET, paths::SESSIONS, bearer, None).await.problem(403, "two_factor_setup_required");
+    h.call(Method::POST, paths::REVOKE_OTHER_SESSIONS, bearer, None)
+        .await
+        .problem(403, "two_factor_setup_required");
+    h.call(Method::POST, paths::BACKUP_CODES, bearer, Some(json!({"password": PASSWORD})))
+        .await
+        .problem(403, "two_factor_setup_required");
+    assert_eq!(h.call(Method::GET, paths::EVENTS, bearer, None).await.status, StatusCode::OK);
+    h.call(Method::GET, "/v1/me/events?limit=0", bearer, None).await.problem(400, "invalid_request");
+    h.state.store.set_policy(crate::domain::Policy { two_factor_required: false }).await.unwrap();
+
+    let token = h.token().await;
+    let bearer = Some(token.as_str());
+    let events = h.call(Method::GET, "/v1/me/events?limit=1", bearer, None).await;
+    assert_eq!(events.status, StatusCode::OK);
+    let sessions = h.call(Method::GET, paths::SESSIONS, bearer, None).await;
+    assert_eq!(sessions.status, StatusCode::OK);
+    h.call(Method::DELETE, "/v1/me/sessions/no-such-session", bearer, None).await.problem(404, "not_found");
+    let others = h.call(Method::POST, paths::REVOKE_OTHER_SESSIONS, bearer, None).await;
+    assert_eq!(others.body["revoked"], 1, "{}", others.body);
+    let own = sessions.body["sessions"].as_array().unwrap().iter().find(|s| s["current"] == true).unwrap();
+    let own = format!("/v1/me/sessions/{}", own["id"].as_str().unwrap());
+    assert_eq!(h.call(Method::DELETE, &own, bearer, None).await.status, StatusCode::NO_CONTENT);
+    h.call(Method::GET, paths::SESSIONS, bearer, None).await.problem(401, "unauthorized");
+}
+
+#[test]
+fn the_conformance_check_refuses_answers_the_document_does_not_describe() {
+    use super::openapi::conformance::check;
+    let json = Some("application/json");
+    assert!(check("GET", paths::HEALTH, 200, json, &json!({"status": "ok"})).is_ok());
+    assert!(check("GET", paths::HEALTH, 200, json, &json!({"status": 1})).is_err(), "a wrong type");
+    assert!(check("GET", paths::ME, 200, json, &json!({"username": "alice"})).is_err(), "missing fields");
+    assert!(check("POST", paths::LOGIN, 418, json, &json!({})).is_err(), "a status not listed");
+    let problem = json!({"type": "about:blank", "title": "Not signed in", "status": 401,
+        "detail": "Sign in", "code": "invalid_code"});
+    let problem_json = Some("application/problem+json");
+    assert!(check("GET", paths::ME, 401, problem_json, &problem).is_err(), "a code of another status");
+    assert!(check("GET", paths::ME, 401, json, &problem).is_err(), "problem JSON as application/json");
+    assert!(check("GET", "/v1/nothing", 404, problem_json, &problem).is_err(), "the fallback is not_found");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_sign_ins_and_throttles_and_scrape_as_prometheus_text() {
+    let h = Harness::with_metrics().await;
+    h.token().await;
+    h.login("alice", "wrong").await.problem(401, "invalid_credentials");
+    h.call(Method::DELETE, "/v1/me/sessions/abc", None, None).await.problem(401, "unauthorized");
+    for _ in 0..4 {
+        h.login("alice", "wrong").await.problem(401, "invalid_credentials");
+    }
+    h.login("alice", "wrong").await.problem(429, "too_many_attempts");
+
+    let scrape = |path: &'static str| {
+        let app = super::metrics::router(h.state.clone());
+        async move {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, content_type, String::from_utf8(bytes.to_vec()).unwrap())
+        }
+    };
+    let (status, content_type, text) = scrape(super::metrics::PATH).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    for line in [
+        r#"usercenter_http_requests_total{route="/v1/auth/login",status="200"} 1"#,
+        r#"usercenter_http_requests_total{route="/v1/auth/login",status="401"} "#,
+        r#"usercenter_http_requests_total{route="/v1/auth/login",status="429"} 1"#,
+        // The route template, never the raw path (which may name a session).
+        r#"usercenter_http_requests_total{route="/v1/me/sessions/{id}",status="401"} 1"#,
+        r#"usercenter_http_request_duration_seconds_count{route="/v1/auth/login"} "#,
+        r#"usercenter_sign_ins_total{method="password",outcome="success"} 1"#,
+        r#"usercenter_sign_ins_total{method="password",outcome="failure"} "#,
+        r#"usercenter_sign_ins_total{method="password",outcome="throttled"} 1"#,
+        r#"usercenter_throttled_total{scope="login"} 1"#,
+        "usercenter_argon2_queue_length 0",
+        r#"usercenter_db_pool_connections{state="idle"} "#,
+        r#"usercenter_db_pool_connections{state="in_use"} "#,
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(line)), "no {line:?} in\n{text}");
+    }
+    assert!(text.ends_with("# EOF\n"), "OpenMetrics text ends with # EOF");
+    assert!(!text.contains("alice") && !text.contains("wrong"), "no account names or secrets");
+    let (status, _, _) = scrape("/v1/health").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the metrics address serves only /metrics");
 }

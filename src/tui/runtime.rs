@@ -47,7 +47,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         // The palette adds no colour under NO_COLOR; the QR code's black and white still go out.
         crossterm::style::force_color_output(true);
     }
-    init_logging()?;
+    // Logs go to the file named by USERCENTER_LOG (RUST_LOG filters), never to the terminal.
+    crate::logging::init_app_file()?;
     let palette = Palette { background: background(options.palette), depth };
     let app = App::new(client.base_url(), options.demo)
         .remembering(options.username)
@@ -107,24 +108,6 @@ fn background(choice: PaletteChoice) -> Background {
             }
         }
     }
-}
-
-/// Logs go to the file named by USERCENTER_LOG, never to the terminal; without it, nowhere.
-fn init_logging() -> anyhow::Result<()> {
-    let Some(path) = std::env::var_os("USERCENTER_LOG") else { return Ok(()) };
-    let file =
-        std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| {
-            anyhow::anyhow!("cannot open the log file {}: {e}", PathBuf::from(&path).display())
-        })?;
-    let _ = tracing_subscriber::fmt()
-        .with_writer(Mutex::new(file))
-        .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("USERCENTER_LOG_LEVEL")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
-    Ok(())
 }
 
 /// Runs until the app quits; returns what to tidy up on the server once the terminal is restored, and

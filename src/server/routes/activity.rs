@@ -22,7 +22,11 @@ pub fn router<S: Store>() -> Router<AppState<S>> {
 }
 
 /// A session that may only set up 2FA may read its events: the app shows them before the wizard.
-async fn events<S: Store>(
+#[utoipa::path(get, path = "/v1/me/events", tag = "activity", operation_id = "events",
+    summary = "The account's security events, newest first", security(("bearer" = [])), params(EventsQuery),
+    responses((status = 200, body = EventsPage,
+        description = "A page of events; `next_before` asks for the next page (null: none)")))]
+pub(crate) async fn events<S: Store>(
     State(state): State<AppState<S>>,
     SetupAllowed(auth): SetupAllowed,
     query: Result<Query<EventsQuery>, QueryRejection>,
@@ -36,14 +40,21 @@ async fn events<S: Store>(
     Ok(Json(activity::events(&state, &auth, query).await?))
 }
 
-async fn sessions<S: Store>(
+#[utoipa::path(get, path = "/v1/me/sessions", tag = "activity", operation_id = "sessions",
+    summary = "The account's signed-in sessions", security(("bearer" = [])),
+    responses((status = 200, description = "Every live session; `current` is the one asking", body = SessionList)))]
+pub(crate) async fn sessions<S: Store>(
     State(state): State<AppState<S>>,
     AuthUser(auth): AuthUser,
 ) -> Result<Json<SessionList>, ApiError> {
     Ok(Json(activity::sessions(&state, &auth).await?))
 }
 
-async fn revoke<S: Store>(
+#[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "activity", operation_id = "revoke_session",
+    summary = "End one session (the current one too)", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The session's id from GET /v1/me/sessions (not its token)")),
+    responses((status = 204, description = "That session's token stops working")))]
+pub(crate) async fn revoke<S: Store>(
     State(state): State<AppState<S>>,
     AuthUser(auth): AuthUser,
     Path(id): Path<String>,
@@ -52,7 +63,11 @@ async fn revoke<S: Store>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn revoke_others<S: Store>(
+#[utoipa::path(post, path = "/v1/me/sessions/revoke-others", tag = "activity",
+    operation_id = "revoke_other_sessions", summary = "End every other session of the account",
+    security(("bearer" = [])),
+    responses((status = 200, description = "How many sessions ended", body = RevokedSessions)))]
+pub(crate) async fn revoke_others<S: Store>(
     State(state): State<AppState<S>>,
     AuthUser(auth): AuthUser,
 ) -> Result<Json<RevokedSessions>, ApiError> {

@@ -534,6 +534,9 @@ pub trait Store: Send + Sync + 'static {
     /// Some account's encrypted TOTP secret: proof of which key a database without a check value uses.
     fn any_sealed_secret(&self) -> impl Future<Output = anyhow::Result<Option<(i64, Vec<u8>)>>> + Send;
 
+    /// The pool's open connections and how many of them are idle (for the metrics).
+    fn pool_connections(&self) -> (u32, usize);
+
     /// Closes the connections gracefully (SQLite checkpoints its WAL when the last one closes).
     fn close(&self) -> impl Future<Output = ()> + Send;
 }
@@ -604,14 +607,59 @@ impl OpenedStore {
 /// Opens the database at `url` (creating a missing SQLite file only if `missing` says so) and applies
 /// its migrations.
 pub async fn open(url: &str, missing: Missing) -> anyhow::Result<OpenedStore> {
+    anyhow::ensure!(
+        !url.trim().is_empty(),
+        "the database URL is empty: pass --database sqlite://PATH or postgres://USER@HOST/DB (or set \
+         USERCENTER_DATABASE_URL)"
+    );
     if is_postgres_url(url) {
         Ok(OpenedStore::Postgres(SqlStore::new(PostgresBackend::connect(url).await?)))
     } else if url.starts_with("sqlite:") {
-        let (backend, file, created) = SqliteBackend::connect(url, missing).await?;
+        let url = sqlite_url(url)?;
+        let (backend, file, created) = SqliteBackend::connect(&url, missing).await?;
         Ok(OpenedStore::Sqlite { store: SqlStore::new(backend), file, created })
     } else {
         Err(anyhow::anyhow!("unsupported database URL (use sqlite://PATH or postgres://…)"))
             .with_context(|| format!("cannot open the database {}", redact_url(url)))
+    }
+}
+
+/// A `sqlite:` URL as SQLite should see it: `~` and `~/…` expanded to the home folder (as a shell
+/// expands `--key-file ~/…`, but never inside a URL); a URL that names no file is refused by name.
+fn sqlite_url(url: &str) -> anyhow::Result<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let (path, params) = rest.split_once('?').map_or((rest, None), |(path, params)| (path, Some(params)));
+    anyhow::ensure!(
+        !path.trim().is_empty(),
+        "the database URL {url} names no file: use sqlite://PATH, such as sqlite://usercenter.db or \
+         sqlite:///var/lib/usercenter/usercenter.db"
+    );
+    if !path.starts_with('~') {
+        return Ok(url.to_owned());
+    }
+    let path = crate::server::expand_home(path)?;
+    let params = params.map(|p| format!("?{p}")).unwrap_or_default();
+    Ok(format!("sqlite://{}{params}", path.display()))
+}
+
+/// A failed migration in words: a database from a newer usercenter says so; a database error is
+/// described by `explain` (once, without sqlx's repeated source).
+pub(super) fn explain_migration(
+    error: sqlx::migrate::MigrateError,
+    shown: &str,
+    explain: impl Fn(&sqlx::Error) -> anyhow::Error,
+) -> anyhow::Error {
+    use sqlx::migrate::MigrateError;
+    match error {
+        MigrateError::VersionMissing(version) => anyhow::anyhow!(
+            "the database {shown} was set up by a newer usercenter (its migration {version} is unknown to \
+             this version): run that version or a later one"
+        ),
+        MigrateError::VersionMismatch(version) => anyhow::anyhow!(
+            "not a usercenter database: {shown} (its migration {version} differs from this version's)"
+        ),
+        MigrateError::Execute(error) | MigrateError::ExecuteMigration(error, _) => explain(&error),
+        other => anyhow::anyhow!("cannot apply the migrations to {shown}: {other}"),
     }
 }
 
@@ -653,6 +701,47 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn another_program_s_sqlite_database_is_left_alone() {
+        use sqlx::Connection as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("notes.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE notes (body TEXT)").execute(&mut connection).await.unwrap();
+        connection.close().await.unwrap();
+
+        let url = format!("sqlite://{}", file.display());
+        let Err(error) = open(&url, Missing::Refuse).await else {
+            panic!("opened another program's database")
+        };
+        let error = error.to_string();
+        assert!(error.contains(&format!("not a usercenter database: {}", file.display())), "{error}");
+        assert!(error.contains("such as notes"), "{error}");
+        let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(tables, ["notes"], "nothing was added to it");
+    }
+
+    #[test]
+    fn a_sqlite_url_expands_the_home_folder_and_must_name_a_file() {
+        assert_eq!(sqlite_url("sqlite://x.db").unwrap(), "sqlite://x.db");
+        assert_eq!(sqlite_url("sqlite::memory:").unwrap(), "sqlite::memory:");
+        assert_eq!(sqlite_url("sqlite:///var/lib/u.db?mode=ro").unwrap(), "sqlite:///var/lib/u.db?mode=ro");
+        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            let home = std::path::PathBuf::from(home);
+            let expected = format!("sqlite://{}?mode=rwc", home.join("data/u.db").display());
+            assert_eq!(sqlite_url("sqlite://~/data/u.db?mode=rwc").unwrap(), expected);
+        }
+        for url in ["sqlite://", "sqlite:", "sqlite://?mode=rwc"] {
+            let error = sqlite_url(url).unwrap_err().to_string();
+            assert!(error.contains("names no file") && error.contains("sqlite://PATH"), "{url}: {error}");
+        }
+    }
 
     #[test]
     fn redact_url_hides_the_password() {

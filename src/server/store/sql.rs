@@ -981,6 +981,11 @@ where
         Ok(found)
     }
 
+    fn pool_connections(&self) -> (u32, usize) {
+        let pool = self.backend.pool();
+        (pool.size(), pool.num_idle())
+    }
+
     async fn close(&self) {
         self.backend.pool().close().await;
     }

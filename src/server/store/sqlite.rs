@@ -1,10 +1,9 @@
 //! The embedded default: one SQLite file in WAL mode.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
@@ -27,7 +26,7 @@ impl SqliteBackend {
     pub async fn connect(url: &str, missing: Missing) -> anyhow::Result<(Self, Option<PathBuf>, bool)> {
         let shown = redact_url(url);
         let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("cannot read the database URL {shown}"))?
+            .map_err(|e| anyhow::anyhow!("cannot read the database URL {shown}: {e}"))?
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
@@ -40,8 +39,7 @@ impl SqliteBackend {
             let created = match missing {
                 Missing::Create => {
                     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(parent)
-                            .with_context(|| format!("cannot create the directory {}", parent.display()))?;
+                        std::fs::create_dir_all(parent).map_err(|e| cannot_create(parent, &e))?;
                     }
                     create_private_file(&file)?
                 }
@@ -84,11 +82,17 @@ impl SqliteBackend {
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options)
             .await
-            .with_context(|| format!("cannot open the database {shown}"))?;
-        sqlx::migrate!("assets/migrations/sqlite")
-            .run(&pool)
-            .await
-            .with_context(|| format!("cannot apply the migrations to {shown}"))?;
+            .map_err(|error| explain(&error, file.as_deref(), &shown))?;
+        let migrated = async {
+            refuse_foreign_database(&pool, file.as_deref(), &shown).await?;
+            sqlx::migrate!("assets/migrations/sqlite").run(&pool).await.map_err(|error| {
+                super::explain_migration(error, &shown, |e| explain(e, file.as_deref(), &shown))
+            })
+        };
+        if let Err(error) = migrated.await {
+            pool.close().await;
+            return Err(error);
+        }
         Ok((Self { pool }, file, created))
     }
 }
@@ -133,6 +137,109 @@ fn create_private_file(file: &std::path::Path) -> anyhow::Result<bool> {
     match options.open(file) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(e).with_context(|| format!("cannot create the database file {}", file.display())),
+        Err(e) => Err(cannot_create(file, &e)),
     }
+}
+
+/// A file or folder that cannot be made, said once and in words.
+fn cannot_create(path: &Path, error: &std::io::Error) -> anyhow::Error {
+    match error.kind() {
+        std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+            "permission denied: {} (cannot create the database there; give --database a path in a folder \
+             this user may write to)",
+            path.display()
+        ),
+        std::io::ErrorKind::ReadOnlyFilesystem => anyhow::anyhow!(
+            "read-only file system: {} (cannot create the database there; give --database a writable path)",
+            path.display()
+        ),
+        _ => anyhow::anyhow!("cannot create {}: {error}", path.display()),
+    }
+}
+
+/// SQLite's result codes in words, each said once (sqlx's own text repeats the code through its
+/// source), with what to do about it.
+fn explain(error: &sqlx::Error, file: Option<&Path>, shown: &str) -> anyhow::Error {
+    let place = file.map_or_else(|| shown.to_owned(), |f| f.display().to_string());
+    let sqlx::Error::Database(db) = error else {
+        return anyhow::anyhow!("cannot open the database {place}: {error}");
+    };
+    // The primary result code is the low byte of the extended one.
+    let primary = db.code().and_then(|code| code.parse::<i32>().ok()).map(|code| code & 0xff);
+    match (primary, file) {
+        // SQLITE_CANTOPEN: find out which of the file and its folder is in the way.
+        (Some(14), Some(file)) => cannot_open(file),
+        // SQLITE_READONLY, SQLITE_PERM, SQLITE_AUTH.
+        (Some(8 | 3 | 23), _) => anyhow::anyhow!(
+            "permission denied: {place} (the database cannot be written by this user; run as the file's \
+             owner, or fix its permissions and its folder's)"
+        ),
+        // SQLITE_NOTADB.
+        (Some(26), _) => anyhow::anyhow!(
+            "not a usercenter database: {place} (the file is not a SQLite database); check --database \
+             (or USERCENTER_DATABASE_URL)"
+        ),
+        // SQLITE_BUSY, SQLITE_LOCKED.
+        (Some(5 | 6), _) => anyhow::anyhow!(
+            "the database {place} is locked by another program; stop it, or wait and try again"
+        ),
+        // SQLITE_FULL, SQLITE_IOERR.
+        (Some(code), _) if is_out_of_space_code(code) => {
+            anyhow::anyhow!("cannot write the database {place}: {} (is the disk full?)", db.message())
+        }
+        _ => anyhow::anyhow!("cannot open the database {place}: {}", db.message()),
+    }
+}
+
+/// Why SQLite could not open `file`: the file, or its folder (WAL mode creates `-wal` and `-shm`
+/// files beside it).
+fn cannot_open(file: &Path) -> anyhow::Error {
+    let denied = |path: &Path, what: &str| {
+        anyhow::anyhow!(
+            "permission denied: {} ({what}; run as its owner, or fix its permissions)",
+            path.display()
+        )
+    };
+    match std::fs::OpenOptions::new().read(true).write(true).open(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return denied(file, "the database file cannot be read and written by this user");
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory || file.is_dir() => {
+            return anyhow::anyhow!(
+                "not a usercenter database: {} (it is a folder); give --database the file's path",
+                file.display()
+            );
+        }
+        Err(e) => return anyhow::anyhow!("cannot open the database {}: {e}", file.display()),
+        Ok(_) => {}
+    }
+    let folder = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match tempfile::tempfile_in(folder) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => denied(
+            folder,
+            "SQLite must create the database's -wal and -shm files in its folder, which this user cannot \
+             write",
+        ),
+        _ => anyhow::anyhow!("cannot open the database {}: SQLite cannot open the file", file.display()),
+    }
+}
+
+/// A SQLite file that holds another program's tables is left alone: migrating it would add usercenter's
+/// tables to someone else's database.
+async fn refuse_foreign_database(pool: &SqlitePool, file: Option<&Path>, shown: &str) -> anyhow::Result<()> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(|error| explain(&error, file, shown))?;
+    if tables.is_empty() || tables.iter().any(|t| t == "_sqlx_migrations") {
+        return Ok(());
+    }
+    let place = file.map_or_else(|| shown.to_owned(), |f| f.display().to_string());
+    anyhow::bail!(
+        "not a usercenter database: {place} (it holds another program's tables, such as {}); give \
+         --database usercenter's own file, or a new path to create one",
+        tables[0]
+    )
 }
