@@ -34,7 +34,11 @@ impl PostgresBackend {
 impl Backend for PostgresBackend {
     type Db = Postgres;
 
-    fn pool(&self) -> &PgPool {
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
         &self.pool
     }
 
@@ -43,7 +47,12 @@ impl Backend for PostgresBackend {
         self.pool.begin().await
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     const SKIPS_LOCKED_ROWS: bool = true;
+    const DATA_MODIFYING_CTES: bool = true;
 }
 
 impl RowsAffected for PgQueryResult {
