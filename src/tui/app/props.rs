@@ -367,8 +367,7 @@ fn the_app_keeps_its_promises_whatever_happens() {
             ..Config::default()
         };
         let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
-        let result = runner
-            .run(&run(), |(start, steps)| check(start, &steps).map_err(TestCaseError::fail));
+        let result = runner.run(&run(), |(start, steps)| check(start, &steps).map_err(TestCaseError::fail));
         match result {
             Ok(()) => {}
             Err(TestError::Fail(why, (start, steps))) => {
