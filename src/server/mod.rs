@@ -38,10 +38,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, header};
+use axum::middleware::Next;
 use axum::response::Response;
 use futures_util::future::BoxFuture;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::domain::SecretString;
 pub use address::TrustedProxies;
@@ -261,18 +260,30 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
     };
     routes
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        .layer(axum::middleware::from_fn(log_request))
         .layer(axum::middleware::map_response(no_store))
         .with_state(state)
 }
 
-/// The request log's span: the path only, since a query string may hold a token sent by mistake.
-fn request_span(request: &Request<Body>) -> tracing::Span {
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+/// The request log: one INFO event per request with the method, the path, the status and the latency.
+/// The path only, since a query string may hold a token sent by mistake. No span: a span per request
+/// (tower-http's `TraceLayer`) cost a fifth of `GET /v1/health`'s throughput at the default level.
+async fn log_request(request: Request<Body>, next: Next) -> Response {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return next.run(request).await;
+    }
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let response = next.run(request).await;
+    tracing::info!(
+        method = %method,
+        path = uri.path(),
+        status = response.status().as_u16(),
+        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
 }
 
 /// Rule 14: answers carry secrets (tokens, TOTP secrets, backup codes): never cached, never sniffed.

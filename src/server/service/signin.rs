@@ -27,6 +27,8 @@ pub struct SignedIn {
     /// The session's public id.
     pub session_id: String,
     pub policy: Policy,
+    /// The account's unused backup codes, read with the session (for `GET /v1/me`).
+    pub backup_codes_remaining: u32,
     pub origin: Origin,
 }
 
@@ -58,7 +60,15 @@ pub async fn signed_in<S: Store>(
         }
     }
     let policy = found.policy();
-    Ok(SignedIn { user: found.user, token_hash, session_id: found.session_id, policy, origin })
+    let backup_codes_remaining = u32::try_from(found.backup_codes_remaining).unwrap_or(u32::MAX);
+    Ok(SignedIn {
+        user: found.user,
+        token_hash,
+        session_id: found.session_id,
+        policy,
+        backup_codes_remaining,
+        origin,
+    })
 }
 
 /// A new random token, its keyed hash for storage, and when it ends.

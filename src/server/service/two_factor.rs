@@ -12,11 +12,12 @@ use crate::server::error::ApiError;
 use crate::server::store::{ConfirmOutcome, Confirmation, Origin, Scope, Store, UserRecord};
 use crate::server::{ENROLLMENT_TTL_S, Services, totp};
 
-/// GET /v1/me: who is signed in, where their two-factor setup stands, and the workspace policy.
+/// GET /v1/me: who is signed in, where their two-factor setup stands, and the workspace policy; all of
+/// it read with the session, in one query.
 pub async fn summary<S: Store>(state: &Services<S>, signed_in: SignedIn) -> Result<Me, ApiError> {
-    let SignedIn { user, policy, .. } = signed_in;
+    let SignedIn { user, policy, backup_codes_remaining, .. } = signed_in;
     let enabled = user.two_factor_enabled();
-    let backup_codes_remaining = if enabled { state.store.backup_codes_remaining(user.id).await? } else { 0 };
+    let backup_codes_remaining = if enabled { backup_codes_remaining } else { 0 };
     let enabled_at = match user.totp_enabled_at.filter(|_| enabled) {
         Some(at) => Some(timestamp(at)?),
         None => None,

@@ -186,7 +186,8 @@ impl Account {
     }
 }
 
-/// The owner of a live session, the session and the workspace policy, read in one query.
+/// The owner of a live session, the session, the workspace policy and the owner's unused backup
+/// codes, read in one query.
 #[derive(Clone, sqlx::FromRow)]
 pub struct SignedInRecord {
     #[sqlx(flatten)]
@@ -194,6 +195,7 @@ pub struct SignedInRecord {
     pub session_id: String,
     pub session_last_seen_at: i64,
     pub two_factor_required: i64,
+    pub backup_codes_remaining: i64,
 }
 
 impl SignedInRecord {
@@ -376,7 +378,7 @@ pub trait Store: Send + Sync + 'static {
         login: PasswordLogin<'_>,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 
-    /// The owner of a live session, the session's id and the policy.
+    /// The owner of a live session, the session's id, the policy and the owner's unused backup codes.
     fn session_user(
         &self,
         token_hash: &[u8],
@@ -546,15 +548,28 @@ pub trait Store: Send + Sync + 'static {
 pub trait Backend: Send + Sync + 'static {
     type Db: sqlx::Database<QueryResult: RowsAffected>;
 
-    /// The pool for reads and single statements.
-    fn pool(&self) -> &sqlx::Pool<Self::Db>;
+    /// The pool for reads.
+    fn reader(&self) -> &sqlx::Pool<Self::Db>;
+
+    /// The pool for single statements that write.
+    fn writer(&self) -> &sqlx::Pool<Self::Db>;
 
     /// A transaction for several statements that write, begun so it cannot fail half-way for a lock.
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Db>>> + Send;
 
+    /// Closes every connection.
+    fn close(&self) -> impl Future<Output = ()> + Send;
+
+    /// Every pool this back end holds, each once (the reader and the writer may be one pool).
+    fn pools(&self) -> Vec<&sqlx::Pool<Self::Db>>;
+
     /// Whether `SELECT … FOR UPDATE SKIP LOCKED` exists: several servers then claim outbox rows without
     /// waiting for each other (SQLite has one writer at a time and needs no such clause).
     const SKIPS_LOCKED_ROWS: bool;
+
+    /// Whether `WITH` may hold `INSERT`, `UPDATE` and `DELETE` (PostgreSQL): a sign-in is then one
+    /// statement, one round trip. SQLite runs the same steps as statements of one write transaction.
+    const DATA_MODIFYING_CTES: bool;
 }
 
 /// The row count of a statement; sqlx has it on each back end's result type, not on a trait.

@@ -85,8 +85,16 @@ fn explain(error: &sqlx::Error, at: &str) -> anyhow::Error {
 impl Backend for PostgresBackend {
     type Db = Postgres;
 
-    fn pool(&self) -> &PgPool {
+    fn reader(&self) -> &PgPool {
         &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn pools(&self) -> Vec<&PgPool> {
+        vec![&self.pool]
     }
 
     /// Row locks taken by each `UPDATE` serialise concurrent writers; no stronger start is needed.
@@ -94,7 +102,12 @@ impl Backend for PostgresBackend {
         self.pool.begin().await
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     const SKIPS_LOCKED_ROWS: bool = true;
+    const DATA_MODIFYING_CTES: bool = true;
 }
 
 impl RowsAffected for PgQueryResult {

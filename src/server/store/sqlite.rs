@@ -15,9 +15,23 @@ use super::{Backend, Missing, RowsAffected, redact_url};
 /// How long a writer waits for another one before SQLite reports "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Connections that only read, beside the one writer: in WAL mode they read while it writes.
+const READERS: u32 = 4;
+
+/// How much of the database file each connection reads through a memory map rather than `read` calls
+/// (SQLite's default is none).
+const MMAP_BYTES: u64 = 256 * 1024 * 1024;
+
+/// One writer connection and a pool of readers. Every write goes through the one writer, so writers
+/// queue in this process (in order, asleep) instead of polling SQLite's lock through the busy handler;
+/// the busy timeout remains for other processes (administrator commands). In memory both are the same
+/// single connection.
 #[derive(Clone)]
 pub struct SqliteBackend {
-    pool: SqlitePool,
+    reader: SqlitePool,
+    writer: SqlitePool,
+    /// In memory: `reader` is a clone of `writer`, the same single connection.
+    shared: bool,
 }
 
 impl SqliteBackend {
@@ -56,8 +70,12 @@ impl SqliteBackend {
             let options = options
                 .create_if_missing(missing == Missing::Create)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal);
-            (options, Some(file), 8, created)
+                // A commit appends to the log without waiting for the disk (a power cut may lose the
+                // last commits, never corrupt the file); the log is synced at each checkpoint.
+                .synchronous(SqliteSynchronous::Normal)
+                .pragma("mmap_size", MMAP_BYTES.to_string());
+            // The writer; readers are a pool of their own, below.
+            (options, Some(file), 1, created)
         };
         let pool = SqlitePoolOptions::new()
             // Rule 16: when a COMMIT fails (a full disk), SQLite rolls the transaction back itself, the
@@ -80,7 +98,7 @@ impl SqliteBackend {
             .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
             .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
             .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|error| explain(&error, file.as_deref(), &shown))?;
         let migrated = async {
@@ -93,24 +111,52 @@ impl SqliteBackend {
             pool.close().await;
             return Err(error);
         }
-        Ok((Self { pool }, file, created))
+        let reader = if in_memory {
+            pool.clone()
+        } else {
+            // `query_only`: a write sent to a reader by mistake fails rather than taking the lock.
+            SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .min_connections(0)
+                .idle_timeout(Some(Duration::from_secs(600)))
+                .max_lifetime(Some(Duration::from_secs(1800)))
+                .acquire_timeout(BUSY_TIMEOUT)
+                .connect_with(options.pragma("query_only", "ON"))
+                .await
+                .map_err(|error| explain(&error, file.as_deref(), &shown))?
+        };
+        Ok((Self { reader, writer: pool, shared: in_memory }, file, created))
     }
 }
 
 impl Backend for SqliteBackend {
     type Db = Sqlite;
 
-    fn pool(&self) -> &SqlitePool {
-        &self.pool
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    fn pools(&self) -> Vec<&SqlitePool> {
+        if self.shared { vec![&self.writer] } else { vec![&self.writer, &self.reader] }
     }
 
     /// `BEGIN IMMEDIATE`: takes the write lock up front, so a transaction never fails half-way with
-    /// "database is locked" when another connection wrote after it first read.
+    /// "database is locked" when another process wrote after it first read.
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
     }
 
     const SKIPS_LOCKED_ROWS: bool = false;
+    const DATA_MODIFYING_CTES: bool = false;
 }
 
 /// `SQLITE_FULL` (13) and `SQLITE_IOERR` (10) with any extended code (the primary code is the low byte).
