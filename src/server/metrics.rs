@@ -11,7 +11,8 @@
 //! - `usercenter_throttled_total{scope}`: requests answered 429: `login`, `second_factor`, `password`
 //!   (rule 5's back-offs) and `address` (rule 9's anonymous rate).
 //! - `usercenter_argon2_queue_length`: password hashes waiting or running.
-//! - `usercenter_db_pool_connections{state}`: the database's open connections (all its pools: SQLite's writer and readers), `idle` or `in_use`.
+//! - `usercenter_db_pool_connections{state}`: the database's open connections, `idle` or `in_use`
+//!   (summed over its pools: SQLite has a writer and readers).
 
 use std::sync::Arc;
 use std::time::Instant;
