@@ -26,7 +26,9 @@ pub enum PaletteChoice {
     /// Ask the terminal for its background colour; dark when it does not answer.
     #[default]
     Auto,
+    /// Colours for a dark background (light text).
     Dark,
+    /// Colours for a light background (dark text).
     Light,
 }
 
