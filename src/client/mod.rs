@@ -402,9 +402,9 @@ fn shown_text(text: &str) -> String {
 /// An answer in a few words, never its body: a foreign server's page can be long, or hostile.
 fn describe_answer(status: u16, content_type: &str, body: &[u8]) -> String {
     let status = StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |s| s.to_string());
-    // A header is visible ASCII, but may be long.
-    let media: String =
-        content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase().chars().take(60).collect();
+    // A header is visible ASCII and tabs (`HeaderValue::to_str`), and may be long: as a server's text.
+    let media = shown_text(content_type.split(';').next().unwrap_or("").trim()).to_ascii_lowercase();
+    let media: String = media.chars().take(60).collect();
     let looks_like_html = {
         let start = String::from_utf8_lossy(&body[..body.len().min(256)]).trim_start().to_ascii_lowercase();
         start.starts_with("<!doctype html") || start.starts_with("<html")
@@ -502,6 +502,14 @@ mod tests {
         assert_eq!(json, "HTTP 200 OK, JSON of another shape");
         let plain = describe_answer(StatusCode::BAD_GATEWAY.as_u16(), "text/plain", b"upstream down");
         assert_eq!(plain, "HTTP 502 Bad Gateway, 13 bytes of text/plain");
+    }
+
+    /// Found by fuzzing (fuzz/regressions/client_answers/content-type-with-control-characters): a
+    /// content type's tab (which `HeaderValue::to_str` lets through) reached the terminal in the message.
+    #[test]
+    fn a_content_type_is_shown_without_control_characters() {
+        let text = describe_answer(StatusCode::CONFLICT.as_u16(), "text/\tx\0y", b"abc");
+        assert_eq!(text, "HTTP 409 Conflict, 3 bytes of text/ x y");
     }
 
     #[test]
