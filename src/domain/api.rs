@@ -230,6 +230,27 @@ pub enum EventKind {
     PasswordChanged {},
 }
 
+impl EventKind {
+    /// An attempt refused, throttled or locked out: the app draws it as a warning, and its ECS
+    /// document says `event.outcome: failure`. Every kind is listed, so a new one must be decided.
+    pub fn is_failure(&self) -> bool {
+        match self {
+            EventKind::SignInFailed { .. }
+            | EventKind::Throttled { .. }
+            | EventKind::SecondFactorLocked {} => true,
+            EventKind::SignIn { .. }
+            | EventKind::SecondFactorUnlocked {}
+            | EventKind::TwoFactorEnabled {}
+            | EventKind::TwoFactorDisabled {}
+            | EventKind::BackupCodesRegenerated {}
+            | EventKind::TwoFactorReset {}
+            | EventKind::SessionRevoked {}
+            | EventKind::SessionsRevoked { .. }
+            | EventKind::PasswordChanged {} => false,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignInMethod {

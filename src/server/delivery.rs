@@ -90,20 +90,12 @@ pub fn notifies(kind: &EventKind) -> bool {
 /// The ECS document of an event: nested objects, not dotted keys.
 pub fn ecs_document(record: &EventRecord) -> anyhow::Result<Value> {
     let event = api_event(record).map_err(|e| anyhow::anyhow!("event {}: {e}", record.id))?;
-    let (category, outcome) = match &event.kind {
-        EventKind::SignIn { .. } => ("authentication", "success"),
-        EventKind::SignInFailed { .. } | EventKind::Throttled { .. } | EventKind::SecondFactorLocked {} => {
-            ("authentication", "failure")
-        }
-        EventKind::SecondFactorUnlocked {}
-        | EventKind::TwoFactorEnabled {}
-        | EventKind::TwoFactorDisabled {}
-        | EventKind::BackupCodesRegenerated {}
-        | EventKind::TwoFactorReset {}
-        | EventKind::SessionRevoked {}
-        | EventKind::SessionsRevoked { .. }
-        | EventKind::PasswordChanged {} => ("iam", "success"),
+    let category = if event.kind.is_failure() || matches!(event.kind, EventKind::SignIn { .. }) {
+        "authentication"
+    } else {
+        "iam"
     };
+    let outcome = if event.kind.is_failure() { "failure" } else { "success" };
     let details: Value = serde_json::from_str(&record.details).context("bad details")?;
     Ok(json!({
         "@timestamp": event.at.format(&Rfc3339).context("bad time")?,

@@ -64,24 +64,6 @@ pub fn describe(kind: &EventKind) -> String {
     }
 }
 
-/// Whether the event is a warning sign: drawn as one.
-pub fn is_alarming(kind: &EventKind) -> bool {
-    match kind {
-        EventKind::SignInFailed { .. } | EventKind::Throttled { .. } | EventKind::SecondFactorLocked {} => {
-            true
-        }
-        EventKind::SignIn { .. }
-        | EventKind::SecondFactorUnlocked {}
-        | EventKind::TwoFactorEnabled {}
-        | EventKind::TwoFactorDisabled {}
-        | EventKind::BackupCodesRegenerated {}
-        | EventKind::TwoFactorReset {}
-        | EventKind::SessionRevoked {}
-        | EventKind::SessionsRevoked { .. }
-        | EventKind::PasswordChanged {} => false,
-    }
-}
-
 /// Where it came from: `from 203.0.113.7`, or an administrator's command (no address).
 pub fn origin(event: &Event) -> String {
     match &event.address {

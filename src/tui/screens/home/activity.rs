@@ -103,7 +103,7 @@ impl ActivityPage {
         let new =
             if last_visit.is_new(event) { Span::styled("●", Style::new().cyan()) } else { Span::raw(" ") };
         let mut what = Style::new();
-        if history::is_alarming(&event.kind) {
+        if event.kind.is_failure() {
             what = what.yellow();
         }
         if chosen {
