@@ -583,6 +583,12 @@ fn listening_address(stdout: std::process::ChildStdout) -> anyhow::Result<Socket
     anyhow::bail!("the server stopped before listening (see its log)")
 }
 
+/// A password accepted for `user_id` as an administrator's seeding, then `then` (a challenge or a
+/// session) stored.
+fn seeding_login(user_id: i64, then: AfterPassword<'_>, now: i64) -> PasswordLogin<'_> {
+    PasswordLogin { user_id, throttle_subject: "seed", then, origin: &Origin::ADMIN, now }
+}
+
 async fn seed(database_url: &str, keys: &Keys, users: usize, sessions: usize) -> anyhow::Result<Seeded> {
     match store::open(database_url, Missing::Create).await? {
         OpenedStore::Sqlite { store, .. } => seed_store(store, keys, users, sessions, 1).await,
@@ -633,14 +639,7 @@ async fn seed_store<S: Store>(
                     let hash = keys.lookup_hash(HashKind::Challenge, token.expose());
                     let then =
                         AfterPassword::Challenge(NewCredential { hash: &hash, expires_at: now + 3600 });
-                    let login = PasswordLogin {
-                        user_id: id,
-                        throttle_subject: "seed",
-                        then,
-                        origin: &Origin::ADMIN,
-                        now,
-                    };
-                    store.complete_password_login(login).await?;
+                    store.complete_password_login(seeding_login(id, then, now)).await?;
                     challenges.push(token.expose().to_owned());
                 }
                 let session = if index < sessions {
@@ -649,14 +648,7 @@ async fn seed_store<S: Store>(
                     let public_id = random_public_id();
                     let credential = NewCredential { hash: &hash, expires_at: now + 12 * 3600 };
                     let then = AfterPassword::Session(NewSession { credential, public_id: &public_id });
-                    let login = PasswordLogin {
-                        user_id: id,
-                        throttle_subject: "seed",
-                        then,
-                        origin: &Origin::ADMIN,
-                        now,
-                    };
-                    store.complete_password_login(login).await?;
+                    store.complete_password_login(seeding_login(id, then, now)).await?;
                     Some(token.expose().to_owned())
                 } else {
                     None
