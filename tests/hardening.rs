@@ -853,3 +853,39 @@ async fn one_address_holds_at_most_max_connections_per_address() {
     let numbers: Vec<&str> = open_files.split_whitespace().skip(3).take(2).collect();
     assert_eq!(numbers[0], numbers[1], "{open_files}");
 }
+
+// Issue 11: a right TOTP code takes the short path (one statement on PostgreSQL, one script in one
+// transaction on SQLite), which must do all the general path does: after wrong codes, a right one
+// signs in once and clears both counts, and its step cannot be used again.
+on_both_backends!(a_right_code_after_wrong_ones_signs_in_once_and_clears_both_counts);
+async fn a_right_code_after_wrong_ones_signs_in_once_and_clears_both_counts(db: &TestDb) {
+    const FAILURES: &str = "SELECT second_factor_failures FROM users WHERE username = 'alice'";
+    const VERIFY_ROWS: &str = "SELECT COUNT(*) FROM throttles WHERE scope = 'verify'";
+    const SIGN_INS: &str = "SELECT COUNT(*) FROM events WHERE type = 'sign_in'";
+    const SESSIONS: &str = "SELECT COUNT(*) FROM sessions";
+    new_user(db, "alice").await;
+    let s = TestServer::start(db).await;
+    let token = s.login_token("alice").await;
+    let (phone, _) = s.enable(&token).await;
+    // The next step: enabling spent this one.
+    s.clock.advance(30);
+    let challenge = s.challenge("alice").await;
+    for _ in 0..3 {
+        let wrong = common::server::wrong_code(&phone.code_at(s.now()));
+        let refused = s.client.second_factor(&challenge, &wrong).await.unwrap_err();
+        assert!(matches!(refused, ClientError::InvalidCode { .. }), "{refused:?}");
+    }
+    assert_eq!((db.scalar(FAILURES).await, db.scalar(VERIFY_ROWS).await), (3, 1));
+    let (sign_ins, sessions) = (db.scalar(SIGN_INS).await, db.scalar(SESSIONS).await);
+    let right = phone.input_at(s.now());
+    s.sign_in_with(&challenge, right.clone()).await;
+    assert_eq!((db.scalar(FAILURES).await, db.scalar(VERIFY_ROWS).await), (0, 0));
+    assert_eq!((db.scalar(SIGN_INS).await, db.scalar(SESSIONS).await), (sign_ins + 1, sessions + 1));
+    // The challenge is spent, and so is the step: on a new challenge the same code is refused, counted,
+    // and stores nothing.
+    assert_eq!(s.client.second_factor(&challenge, &right).await.unwrap_err(), ClientError::ChallengeExpired);
+    let again = s.challenge("alice").await;
+    assert_eq!(s.client.second_factor(&again, &right).await.unwrap_err(), ClientError::CodeAlreadyUsed);
+    assert_eq!((db.scalar(FAILURES).await, db.scalar(VERIFY_ROWS).await), (1, 1));
+    assert_eq!((db.scalar(SIGN_INS).await, db.scalar(SESSIONS).await), (sign_ins + 1, sessions + 1));
+}

@@ -568,7 +568,8 @@ pub trait Backend: Send + Sync + 'static {
     const SKIPS_LOCKED_ROWS: bool;
 
     /// Whether `WITH` may hold `INSERT`, `UPDATE` and `DELETE` (PostgreSQL): a sign-in is then one
-    /// statement, one round trip. SQLite runs the same steps as statements of one write transaction.
+    /// statement, one round trip. SQLite runs the same steps as a script of statements, one round trip
+    /// inside a write transaction.
     const DATA_MODIFYING_CTES: bool;
 }
 

@@ -129,17 +129,27 @@ const SIGN_IN_WITH_TOTP: &str = "\
     ) \
     SELECT COUNT(*) FROM consumed";
 
-/// SQLite, inside the write transaction (which holds the database's one write lock): the first step of
-/// a TOTP sign-in, under the same conditions as [`SIGN_IN_WITH_TOTP`]: spends the step and clears the
-/// hard-lock count, and says whether a `verify` throttle row is left to delete. No row: nothing changed.
-const SPEND_TOTP_STEP: &str = "\
-    UPDATE users SET last_totp_step = $2, second_factor_failures = 0 \
-    WHERE id = $1 AND totp_secret = $3 AND (last_totp_step IS NULL OR last_totp_step < $2) \
-      AND second_factor_failures < $4 \
-      AND NOT EXISTS (SELECT 1 FROM throttles WHERE scope = $5 AND subject = $6 AND locked_until > $7) \
-      AND EXISTS (SELECT 1 FROM challenges WHERE challenge_hash = $8 AND user_id = $1 AND expires_at > $7 \
-        AND used_at IS NULL) \
-    RETURNING (SELECT COUNT(*) FROM throttles WHERE scope = $5 AND subject = $6)";
+/// SQLite: [`SIGN_IN_WITH_TOTP`] as a script of statements with the same parameters, run in one
+/// round trip inside the write transaction (which holds the database's one write lock, so nothing
+/// changes between its statements). The first consumes the challenge under the same conditions; the
+/// session is stored only when it did (`changes()` is the row count of the statement before); the rest
+/// follow the session, whose token hash is new. Nothing changed when the count at the end is 0.
+const SIGN_IN_WITH_TOTP_SCRIPT: &str = "\
+    UPDATE challenges SET used_at = $7 \
+    WHERE challenge_hash = $8 AND expires_at > $7 AND used_at IS NULL \
+      AND user_id IN (SELECT id FROM users WHERE id = $1 AND second_factor_failures < $4 \
+          AND totp_secret = $5 AND (last_totp_step IS NULL OR last_totp_step < $6)) \
+      AND NOT EXISTS (SELECT 1 FROM throttles WHERE scope = $2 AND subject = $3 AND locked_until > $7); \
+    INSERT INTO sessions (token_hash, user_id, expires_at, public_id, created_at, last_seen_at, \
+        address, user_agent) \
+    SELECT $9, $1, $10, $11, $7, $7, $12, $13 WHERE changes() = 1; \
+    UPDATE users SET last_totp_step = $6, second_factor_failures = 0 \
+    WHERE id = $1 AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = $9); \
+    DELETE FROM throttles WHERE scope = $2 AND subject = $3 \
+      AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = $9); \
+    INSERT INTO events (user_id, type, details, address, user_agent, at) \
+    SELECT $1, $14, $15, $12, $13, $7 WHERE EXISTS (SELECT 1 FROM sessions WHERE token_hash = $9); \
+    SELECT COUNT(*) FROM sessions WHERE token_hash = $9";
 
 /// Helpers of the `Store` methods; each runs on a connection the caller holds (maybe in a transaction).
 impl<B: Backend> SqlStore<B>
@@ -704,72 +714,49 @@ where
     ) -> anyhow::Result<SecondFactorOutcome> {
         let SecondFactorAttempt { user_id, challenge_hash, spend, session, origin, now } = attempt;
         let subject = user_id.to_string();
-        // A right TOTP code, the common case, in as few round trips as the back end allows.
-        if let Spend::Totp { sealed_secret, step } = spend
-            && B::DATA_MODIFYING_CTES
-        {
+        // A right TOTP code, the common case, in as few round trips as the back end allows: one
+        // statement on PostgreSQL; on SQLite one script inside the write transaction, which the general
+        // path below continues when nothing changed.
+        let mut open = None;
+        if let Spend::Totp { sealed_secret, step } = spend {
             let (kind, details) = event_columns(&EventKind::SignIn { method: SignInMethod::Totp })?;
-            let signed_in: i64 = sqlx::query_scalar(SIGN_IN_WITH_TOTP)
-                .bind(user_id)
-                .bind(Scope::Verify.as_str())
-                .bind(subject.as_str())
-                .bind(SECOND_FACTOR_LOCK_AFTER)
-                .bind(sealed_secret)
-                .bind(step)
-                .bind(now)
-                .bind(challenge_hash)
-                .bind(session.credential.hash)
-                .bind(session.credential.expires_at)
-                .bind(session.public_id)
-                .bind(origin.address.as_deref())
-                .bind(origin.user_agent.as_deref())
-                .bind(kind.as_str())
-                .bind(details.as_str())
-                .fetch_one(self.backend.writer())
-                .await?;
+            let sign_in = |sql| {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .bind(user_id)
+                    .bind(Scope::Verify.as_str())
+                    .bind(subject.as_str())
+                    .bind(SECOND_FACTOR_LOCK_AFTER)
+                    .bind(sealed_secret)
+                    .bind(step)
+                    .bind(now)
+                    .bind(challenge_hash)
+                    .bind(session.credential.hash)
+                    .bind(session.credential.expires_at)
+                    .bind(session.public_id)
+                    .bind(origin.address.as_deref())
+                    .bind(origin.user_agent.as_deref())
+                    .bind(kind.as_str())
+                    .bind(details.as_str())
+            };
+            let signed_in = if B::DATA_MODIFYING_CTES {
+                sign_in(SIGN_IN_WITH_TOTP).fetch_one(self.backend.writer()).await?
+            } else {
+                let tx = open.insert(self.backend.begin_write().await?);
+                sign_in(SIGN_IN_WITH_TOTP_SCRIPT).fetch_one(&mut **tx).await?
+            };
             if signed_in == 1 {
-                self.events_recorded.notify_one();
-                return Ok(SecondFactorOutcome::SignedIn { backup_codes_remaining: None });
-            }
-        }
-        let mut tx = self.backend.begin_write().await?;
-        if let Spend::Totp { sealed_secret, step } = spend
-            && !B::DATA_MODIFYING_CTES
-        {
-            let spent: Option<i64> = sqlx::query_scalar(SPEND_TOTP_STEP)
-                .bind(user_id)
-                .bind(step)
-                .bind(sealed_secret)
-                .bind(SECOND_FACTOR_LOCK_AFTER)
-                .bind(Scope::Verify.as_str())
-                .bind(subject.as_str())
-                .bind(now)
-                .bind(challenge_hash)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(throttle_rows) = spent {
-                // Checked live in this transaction, which no other writer can enter.
-                let consumed = sqlx::query(
-                    "UPDATE challenges SET used_at = $2 \
-                     WHERE challenge_hash = $1 AND expires_at > $2 AND used_at IS NULL",
-                )
-                .bind(challenge_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                anyhow::ensure!(consumed.rows_affected() == 1, "the checked challenge was not consumed");
-                if throttle_rows > 0 {
-                    Self::clear_count(&mut tx, Scope::Verify, &subject).await?;
+                if let Some(tx) = open {
+                    tx.commit().await?;
                 }
-                Self::insert_session(&mut tx, user_id, session, origin, now).await?;
-                let signed_in = EventKind::SignIn { method: SignInMethod::Totp };
-                Self::insert_events(&mut tx, user_id, &[signed_in], origin, now).await?;
-                tx.commit().await?;
                 self.events_recorded.notify_one();
                 return Ok(SecondFactorOutcome::SignedIn { backup_codes_remaining: None });
             }
             // Nothing changed: the general path below finds out why, and counts it.
         }
+        let mut tx = match open {
+            Some(tx) => tx,
+            None => self.backend.begin_write().await?,
+        };
         // The hard lock first (rule 10); this write also takes the account's row lock, so the second
         // factors of one account run one after the other.
         let counted: Option<i64> = sqlx::query_scalar(
