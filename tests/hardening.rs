@@ -394,11 +394,14 @@ async fn a_full_disk_answers_503_and_the_next_request_after_freeing_space_succee
     let right_password = json!({"username": "alice", "password": PASSWORD});
     let filler = disk.fill();
 
-    // A wrong code is counted in a transaction, whose COMMIT finds the disk full; a password login
-    // counts in a single statement. Both answer 503 with Retry-After, again and again, never 500.
+    // A wrong code is counted in a transaction, whose COMMIT finds the disk full; so does the right
+    // code's one-round-trip script (issue 11), which is rolled back; a password login counts in a
+    // single statement. All answer 503 with Retry-After, again and again, never 500.
+    let right = SecondFactorInput::Totp(right_code.clone());
     let mut answers = Vec::new();
     for _ in 0..10 {
         answers.push(s.client.second_factor(&challenge, &wrong).await.unwrap_err());
+        answers.push(s.client.second_factor(&challenge, &right).await.unwrap_err());
         let (status, headers, body) = post(&s.base_url, paths::LOGIN, &right_password).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         assert_eq!(
@@ -413,8 +416,9 @@ async fn a_full_disk_answers_503_and_the_next_request_after_freeing_space_succee
     }
 
     std::fs::remove_file(filler).unwrap();
-    // Nothing was half-written: the ten wrong codes were not counted, the challenge is still live, and
-    // every pooled connection works again (more requests than connections, each kind of write).
+    // Nothing was half-written: the ten wrong codes were not counted, the challenge is still live, the
+    // right code's step is unspent, and every pooled connection works again (more requests than
+    // connections, each kind of write).
     let session = s.client.second_factor(&challenge, &SecondFactorInput::Totp(right_code)).await.unwrap();
     assert_eq!(s.client.me(&session.token).await.unwrap().two_factor.backup_codes_remaining, 10);
     for i in 0..12 {

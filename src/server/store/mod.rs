@@ -765,6 +765,31 @@ mod tests {
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 
+    #[tokio::test]
+    async fn settling_deletes_every_delivered_row_over_several_statements_and_keeps_the_retried() {
+        let OpenedStore::Sqlite { store, .. } = open("sqlite::memory:", Missing::Create).await.unwrap()
+        else {
+            panic!("not SQLite")
+        };
+        assert!(store.create_user("alice", "hash", 0).await.unwrap());
+        let user_id = store.user_by_name("alice").await.unwrap().unwrap().user.id;
+        let kind = crate::domain::EventKind::TwoFactorDisabled {};
+        for _ in 0..45 {
+            store.record_events(user_id, std::slice::from_ref(&kind), &Origin::ADMIN, 1).await.unwrap();
+        }
+        let claimed = store.claim_outbox(1, 100, 50).await.unwrap();
+        assert_eq!(claimed.len(), 45);
+        let retried = claimed[7].event.id;
+        let retry = Delivered::Retry { next_attempt_at: 50, logged: true, failed: true };
+        let settled: Vec<_> = claimed
+            .iter()
+            .map(|row| (row.event.id, if row.event.id == retried { retry } else { Delivered::Done }))
+            .collect();
+        store.settle_outbox(&settled).await.unwrap();
+        let left = store.claim_outbox(50, 100, 50).await.unwrap();
+        assert_eq!(left.iter().map(|row| (row.event.id, row.attempts)).collect::<Vec<_>>(), [(retried, 1)]);
+    }
+
     #[test]
     fn back_off_is_at_its_maximum_from_the_tenth_failure() {
         assert_eq!(THROTTLE.capped_from(), 10);

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use sqlx::query::QueryScalar;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 use tokio::sync::Notify;
 
@@ -70,6 +71,12 @@ const CLAIM_OUTBOX_SKIP_LOCKED: &str = "\
       AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1) \
     RETURNING event_id AS id, username, type, details, address, user_agent, at, logged, attempts";
 
+/// How many delivered outbox rows [`DELETE_OUTBOX`] deletes at once: a claimed batch.
+const DELETE_OUTBOX_ROWS: usize = 20;
+/// Deletes the outbox rows of up to [`DELETE_OUTBOX_ROWS`] delivered events.
+const DELETE_OUTBOX: &str = "DELETE FROM outbox WHERE event_id IN \
+    ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+
 /// Connection of the back end `B`.
 type Connection<B> = <<B as Backend>::Db as Database>::Connection;
 
@@ -129,12 +136,14 @@ const SIGN_IN_WITH_TOTP: &str = "\
     ) \
     SELECT COUNT(*) FROM consumed";
 
-/// SQLite: [`SIGN_IN_WITH_TOTP`] as a script of statements with the same parameters, run in one
-/// round trip inside the write transaction (which holds the database's one write lock, so nothing
-/// changes between its statements). The first consumes the challenge under the same conditions; the
-/// session is stored only when it did (`changes()` is the row count of the statement before); the rest
-/// follow the session, whose token hash is new. Nothing changed when the count at the end is 0.
+/// SQLite: [`SIGN_IN_WITH_TOTP`] as a script of statements with the same parameters, its own write
+/// transaction (`BEGIN IMMEDIATE` takes the database's one write lock, so nothing changes between its
+/// statements), sent in one round trip. The first consumes the challenge under the same conditions;
+/// the session is stored only when it did (`changes()` is the row count of the statement before); the
+/// rest follow the session, whose token hash is new. Nothing changed when the count is 0. Run by
+/// [`SqlStore::sign_in_with_totp`], which sees that it runs to its end or is rolled back.
 const SIGN_IN_WITH_TOTP_SCRIPT: &str = "\
+    BEGIN IMMEDIATE; \
     UPDATE challenges SET used_at = $7 \
     WHERE challenge_hash = $8 AND expires_at > $7 AND used_at IS NULL \
       AND user_id IN (SELECT id FROM users WHERE id = $1 AND second_factor_failures < $4 \
@@ -149,7 +158,35 @@ const SIGN_IN_WITH_TOTP_SCRIPT: &str = "\
       AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = $9); \
     INSERT INTO events (user_id, type, details, address, user_agent, at) \
     SELECT $1, $14, $15, $12, $13, $7 WHERE EXISTS (SELECT 1 FROM sessions WHERE token_hash = $9); \
-    SELECT COUNT(*) FROM sessions WHERE token_hash = $9";
+    SELECT COUNT(*) FROM sessions WHERE token_hash = $9; \
+    COMMIT";
+
+/// After a right password: the login's count is cleared and the challenge stored, in one statement
+/// (PostgreSQL); [`LOGIN_CHALLENGE_SCRIPT`] is the same for SQLite.
+const LOGIN_CHALLENGE: &str = "\
+    WITH cleared AS (DELETE FROM throttles WHERE scope = $1 AND subject = $2) \
+    INSERT INTO challenges (challenge_hash, user_id, expires_at) VALUES ($3, $4, $5)";
+const LOGIN_CHALLENGE_SCRIPT: &str = "\
+    BEGIN IMMEDIATE; \
+    DELETE FROM throttles WHERE scope = $1 AND subject = $2; \
+    INSERT INTO challenges (challenge_hash, user_id, expires_at) VALUES ($3, $4, $5); \
+    COMMIT";
+/// After a right password without 2FA: the login's count is cleared, the session and its `sign_in`
+/// event stored, in one statement (PostgreSQL); [`LOGIN_SESSION_SCRIPT`] is the same for SQLite.
+const LOGIN_SESSION: &str = "\
+    WITH cleared AS (DELETE FROM throttles WHERE scope = $1 AND subject = $2), \
+    session AS ( \
+        INSERT INTO sessions (token_hash, user_id, expires_at, public_id, created_at, last_seen_at, \
+            address, user_agent) VALUES ($3, $4, $5, $6, $7, $7, $8, $9) \
+    ) \
+    INSERT INTO events (user_id, type, details, address, user_agent, at) VALUES ($4, $10, $11, $8, $9, $7)";
+const LOGIN_SESSION_SCRIPT: &str = "\
+    BEGIN IMMEDIATE; \
+    DELETE FROM throttles WHERE scope = $1 AND subject = $2; \
+    INSERT INTO sessions (token_hash, user_id, expires_at, public_id, created_at, last_seen_at, \
+        address, user_agent) VALUES ($3, $4, $5, $6, $7, $7, $8, $9); \
+    INSERT INTO events (user_id, type, details, address, user_agent, at) VALUES ($4, $10, $11, $8, $9, $7); \
+    COMMIT";
 
 /// Helpers of the `Store` methods; each runs on a connection the caller holds (maybe in a transaction).
 impl<B: Backend> SqlStore<B>
@@ -162,6 +199,32 @@ where
     for<'v> &'v [u8]: Encode<'v, B::Db> + Type<B::Db>,
     usize: ColumnIndex<<B::Db as Database>::Row>,
 {
+    /// Runs `query` on the writer to its end, in one round trip: on PostgreSQL one statement, on SQLite
+    /// a script that holds its own write transaction. Returns the rows of its one `SELECT`, if any.
+    ///
+    /// It runs in a task of its own, so a request dropped meanwhile (its client gone) cannot stop a
+    /// script between its statements; when a statement fails, the script stops there, and the
+    /// transaction it opened is rolled back before the connection goes back to the pool.
+    async fn in_one_round_trip(
+        &self,
+        query: QueryScalar<'static, B::Db, i64, <B::Db as Database>::Arguments>,
+    ) -> anyhow::Result<Vec<i64>> {
+        let writer = self.backend.writer().clone();
+        let task = tokio::spawn(async move {
+            let mut connection = writer.acquire().await?;
+            let rows = query.fetch_all(&mut *connection).await;
+            if rows.is_err() && !B::DATA_MODIFYING_CTES {
+                // When the transaction cannot be undone here, the connection is closed (which rolls it
+                // back) rather than reused.
+                if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
+                    connection.close_on_drop();
+                }
+            }
+            anyhow::Ok(rows?)
+        });
+        task.await?
+    }
+
     /// Inside a write transaction (or as its own statement): records `events` of the account.
     async fn insert_events(
         connection: &mut Connection<B>,
@@ -363,7 +426,9 @@ where
     for<'v> Option<&'v str>: Encode<'v, B::Db> + Type<B::Db>,
     for<'v> Option<i64>: Encode<'v, B::Db> + Type<B::Db>,
     for<'v> &'v [u8]: Encode<'v, B::Db> + Type<B::Db>,
-    for<'v> Vec<u8>: Decode<'v, B::Db> + Type<B::Db>,
+    for<'v> Vec<u8>: Encode<'v, B::Db> + Decode<'v, B::Db> + Type<B::Db>,
+    for<'v> String: Encode<'v, B::Db> + Type<B::Db>,
+    for<'v> Option<String>: Encode<'v, B::Db> + Type<B::Db>,
     for<'r> UserRecord: FromRow<'r, <B::Db as Database>::Row>,
     for<'r> Account: FromRow<'r, <B::Db as Database>::Row>,
     for<'r> SignedInRecord: FromRow<'r, <B::Db as Database>::Row>,
@@ -437,29 +502,34 @@ where
 
     async fn complete_password_login(&self, login: PasswordLogin<'_>) -> anyhow::Result<()> {
         let PasswordLogin { user_id, throttle_subject, then, origin, now } = login;
-        let mut tx = self.backend.begin_write().await?;
-        Self::clear_count(&mut tx, Scope::Login, throttle_subject).await?;
-        let signed_in = match then {
+        let scripts = !B::DATA_MODIFYING_CTES;
+        let write = match then {
             AfterPassword::Session(session) => {
-                Self::insert_session(&mut tx, user_id, session, origin, now).await?;
-                let signed_in = EventKind::SignIn { method: SignInMethod::Password };
-                Self::insert_events(&mut tx, user_id, &[signed_in], origin, now).await?;
-                true
+                let (kind, details) = event_columns(&EventKind::SignIn { method: SignInMethod::Password })?;
+                sqlx::query_scalar(if scripts { LOGIN_SESSION_SCRIPT } else { LOGIN_SESSION })
+                    .bind(Scope::Login.as_str())
+                    .bind(throttle_subject.to_owned())
+                    .bind(session.credential.hash.to_vec())
+                    .bind(user_id)
+                    .bind(session.credential.expires_at)
+                    .bind(session.public_id.to_owned())
+                    .bind(now)
+                    .bind(origin.address.clone())
+                    .bind(origin.user_agent.clone())
+                    .bind(kind)
+                    .bind(details)
             }
             AfterPassword::Challenge(challenge) => {
-                sqlx::query(
-                    "INSERT INTO challenges (challenge_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-                )
-                .bind(challenge.hash)
-                .bind(user_id)
-                .bind(challenge.expires_at)
-                .execute(&mut *tx)
-                .await?;
-                false
+                sqlx::query_scalar(if scripts { LOGIN_CHALLENGE_SCRIPT } else { LOGIN_CHALLENGE })
+                    .bind(Scope::Login.as_str())
+                    .bind(throttle_subject.to_owned())
+                    .bind(challenge.hash.to_vec())
+                    .bind(user_id)
+                    .bind(challenge.expires_at)
             }
         };
-        tx.commit().await?;
-        if signed_in {
+        self.in_one_round_trip(write).await?;
+        if matches!(then, AfterPassword::Session(_)) {
             self.events_recorded.notify_one();
         }
         Ok(())
@@ -648,26 +718,31 @@ where
             return Ok(());
         }
         let mut tx = self.backend.begin_write().await?;
+        // Delivered rows (nearly all) go in one statement per [`DELETE_OUTBOX_ROWS`] ids, not one each.
+        let done: Vec<i64> = settled
+            .iter()
+            .filter_map(|&(event_id, delivered)| (delivered == Delivered::Done).then_some(event_id))
+            .collect();
+        for ids in done.chunks(DELETE_OUTBOX_ROWS) {
+            let mut query = sqlx::query(DELETE_OUTBOX);
+            for i in 0..DELETE_OUTBOX_ROWS {
+                // The list is filled up with its last id, which changes nothing.
+                query = query.bind(ids.get(i).or(ids.last()).copied());
+            }
+            query.execute(&mut *tx).await?;
+        }
         for &(event_id, delivered) in settled {
-            match delivered {
-                Delivered::Done => {
-                    sqlx::query("DELETE FROM outbox WHERE event_id = $1")
-                        .bind(event_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Delivered::Retry { next_attempt_at, logged, failed } => {
-                    sqlx::query(
-                        "UPDATE outbox SET claimed_until = NULL, next_attempt_at = $2, logged = $3, \
-                         attempts = attempts + $4 WHERE event_id = $1",
-                    )
-                    .bind(event_id)
-                    .bind(next_attempt_at)
-                    .bind(i64::from(logged))
-                    .bind(i64::from(failed))
-                    .execute(&mut *tx)
-                    .await?;
-                }
+            if let Delivered::Retry { next_attempt_at, logged, failed } = delivered {
+                sqlx::query(
+                    "UPDATE outbox SET claimed_until = NULL, next_attempt_at = $2, logged = $3, \
+                     attempts = attempts + $4 WHERE event_id = $1",
+                )
+                .bind(event_id)
+                .bind(next_attempt_at)
+                .bind(i64::from(logged))
+                .bind(i64::from(failed))
+                .execute(&mut *tx)
+                .await?;
             }
         }
         tx.commit().await?;
@@ -717,46 +792,32 @@ where
         // A right TOTP code, the common case, in as few round trips as the back end allows: one
         // statement on PostgreSQL; on SQLite one script inside the write transaction, which the general
         // path below continues when nothing changed.
-        let mut open = None;
         if let Spend::Totp { sealed_secret, step } = spend {
             let (kind, details) = event_columns(&EventKind::SignIn { method: SignInMethod::Totp })?;
-            let sign_in = |sql| {
-                sqlx::query_scalar::<_, i64>(sql)
-                    .bind(user_id)
-                    .bind(Scope::Verify.as_str())
-                    .bind(subject.as_str())
-                    .bind(SECOND_FACTOR_LOCK_AFTER)
-                    .bind(sealed_secret)
-                    .bind(step)
-                    .bind(now)
-                    .bind(challenge_hash)
-                    .bind(session.credential.hash)
-                    .bind(session.credential.expires_at)
-                    .bind(session.public_id)
-                    .bind(origin.address.as_deref())
-                    .bind(origin.user_agent.as_deref())
-                    .bind(kind.as_str())
-                    .bind(details.as_str())
-            };
-            let signed_in = if B::DATA_MODIFYING_CTES {
-                sign_in(SIGN_IN_WITH_TOTP).fetch_one(self.backend.writer()).await?
-            } else {
-                let tx = open.insert(self.backend.begin_write().await?);
-                sign_in(SIGN_IN_WITH_TOTP_SCRIPT).fetch_one(&mut **tx).await?
-            };
-            if signed_in == 1 {
-                if let Some(tx) = open {
-                    tx.commit().await?;
-                }
+            let sql = if B::DATA_MODIFYING_CTES { SIGN_IN_WITH_TOTP } else { SIGN_IN_WITH_TOTP_SCRIPT };
+            let sign_in = sqlx::query_scalar(sql)
+                .bind(user_id)
+                .bind(Scope::Verify.as_str())
+                .bind(subject.clone())
+                .bind(SECOND_FACTOR_LOCK_AFTER)
+                .bind(sealed_secret.to_vec())
+                .bind(step)
+                .bind(now)
+                .bind(challenge_hash.to_vec())
+                .bind(session.credential.hash.to_vec())
+                .bind(session.credential.expires_at)
+                .bind(session.public_id.to_owned())
+                .bind(origin.address.clone())
+                .bind(origin.user_agent.clone())
+                .bind(kind)
+                .bind(details);
+            if self.in_one_round_trip(sign_in).await?.first() == Some(&1) {
                 self.events_recorded.notify_one();
                 return Ok(SecondFactorOutcome::SignedIn { backup_codes_remaining: None });
             }
             // Nothing changed: the general path below finds out why, and counts it.
         }
-        let mut tx = match open {
-            Some(tx) => tx,
-            None => self.backend.begin_write().await?,
-        };
+        let mut tx = self.backend.begin_write().await?;
         // The hard lock first (rule 10); this write also takes the account's row lock, so the second
         // factors of one account run one after the other.
         let counted: Option<i64> = sqlx::query_scalar(
