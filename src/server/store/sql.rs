@@ -141,7 +141,7 @@ const SIGN_IN_WITH_TOTP: &str = "\
 /// statements), sent in one round trip. The first consumes the challenge under the same conditions;
 /// the session is stored only when it did (`changes()` is the row count of the statement before); the
 /// rest follow the session, whose token hash is new. Nothing changed when the count is 0. Run by
-/// [`SqlStore::sign_in_with_totp`], which sees that it runs to its end or is rolled back.
+/// [`SqlStore::in_one_round_trip`], which sees that it runs to its end or is rolled back.
 const SIGN_IN_WITH_TOTP_SCRIPT: &str = "\
     BEGIN IMMEDIATE; \
     UPDATE challenges SET used_at = $7 \
@@ -789,9 +789,9 @@ where
     ) -> anyhow::Result<SecondFactorOutcome> {
         let SecondFactorAttempt { user_id, challenge_hash, spend, session, origin, now } = attempt;
         let subject = user_id.to_string();
-        // A right TOTP code, the common case, in as few round trips as the back end allows: one
-        // statement on PostgreSQL; on SQLite one script inside the write transaction, which the general
-        // path below continues when nothing changed.
+        // A right TOTP code, the common case, in one round trip: one statement on PostgreSQL, one
+        // script holding its own transaction on SQLite. When it changed nothing, the general path
+        // below finds out why in a transaction of its own.
         if let Spend::Totp { sealed_secret, step } = spend {
             let (kind, details) = event_columns(&EventKind::SignIn { method: SignInMethod::Totp })?;
             let sql = if B::DATA_MODIFYING_CTES { SIGN_IN_WITH_TOTP } else { SIGN_IN_WITH_TOTP_SCRIPT };
