@@ -5,6 +5,7 @@
 //! [`SqlStore`] holds the SQL and the logic, written once (`$N` placeholders work in SQLite too); a
 //! [`Backend`] supplies only what differs: the pool, the migrations and how a write transaction begins.
 
+mod group_commit;
 mod postgres;
 mod sql;
 mod sqlite;

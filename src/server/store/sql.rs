@@ -11,6 +11,7 @@ use sqlx::query::QueryScalar;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 use tokio::sync::Notify;
 
+use super::group_commit::{GroupCommit, TotpSignIn};
 use super::{
     Account, AfterPassword, Backend, ConfirmOutcome, Confirmation, Delivered, EventRecord, NewSession,
     Origin, OutboxRecord, PasswordLogin, Purged, RowsAffected as _, SECOND_FACTOR_LOCK_AFTER, Scope,
@@ -20,16 +21,28 @@ use super::{
 use crate::domain::{EventKind, Policy, SignInFailure, SignInMethod, ThrottleScope};
 
 /// The store over a back end `B`; cheap to clone (the pool is shared).
-#[derive(Clone)]
-pub struct SqlStore<B> {
+pub struct SqlStore<B: Backend> {
     backend: B,
     /// Told after every commit that recorded events, so this process delivers them at once.
     events_recorded: Arc<Notify>,
+    /// SQLite: the right TOTP codes waiting for the one writer.
+    group_commit: Arc<GroupCommit<B::Db>>,
+}
+
+// By hand: a derived `Clone` would ask `B::Db: Clone` for the `Arc`.
+impl<B: Backend + Clone> Clone for SqlStore<B> {
+    fn clone(&self) -> Self {
+        Self {
+            backend: self.backend.clone(),
+            events_recorded: Arc::clone(&self.events_recorded),
+            group_commit: Arc::clone(&self.group_commit),
+        }
+    }
 }
 
 impl<B: Backend> SqlStore<B> {
     pub fn new(backend: B) -> Self {
-        Self { backend, events_recorded: Arc::new(Notify::new()) }
+        Self { backend, events_recorded: Arc::new(Notify::new()), group_commit: Arc::default() }
     }
 }
 
@@ -135,31 +148,6 @@ const SIGN_IN_WITH_TOTP: &str = "\
         SELECT user_id, $14, $15, $12, $13, $7 FROM consumed \
     ) \
     SELECT COUNT(*) FROM consumed";
-
-/// SQLite: [`SIGN_IN_WITH_TOTP`] as a script of statements with the same parameters, its own write
-/// transaction (`BEGIN IMMEDIATE` takes the database's one write lock, so nothing changes between its
-/// statements), sent in one round trip. The first consumes the challenge under the same conditions;
-/// the session is stored only when it did (`changes()` is the row count of the statement before); the
-/// rest follow the session, whose token hash is new. Nothing changed when the count is 0. Run by
-/// [`SqlStore::in_one_round_trip`], which sees that it runs to its end or is rolled back.
-const SIGN_IN_WITH_TOTP_SCRIPT: &str = "\
-    BEGIN IMMEDIATE; \
-    UPDATE challenges SET used_at = $7 \
-    WHERE challenge_hash = $8 AND expires_at > $7 AND used_at IS NULL \
-      AND user_id IN (SELECT id FROM users WHERE id = $1 AND second_factor_failures < $4 \
-          AND totp_secret = $5 AND (last_totp_step IS NULL OR last_totp_step < $6)) \
-      AND NOT EXISTS (SELECT 1 FROM throttles WHERE scope = $2 AND subject = $3 AND locked_until > $7); \
-    INSERT INTO sessions (token_hash, user_id, expires_at, public_id, created_at, last_seen_at, \
-        address, user_agent) \
-    SELECT $9, $1, $10, $11, $7, $7, $12, $13 WHERE changes() = 1; \
-    UPDATE users SET last_totp_step = $6, second_factor_failures = 0 \
-    WHERE id = $1 AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = $9); \
-    DELETE FROM throttles WHERE scope = $2 AND subject = $3 \
-      AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = $9); \
-    INSERT INTO events (user_id, type, details, address, user_agent, at) \
-    SELECT $1, $14, $15, $12, $13, $7 WHERE EXISTS (SELECT 1 FROM sessions WHERE token_hash = $9); \
-    SELECT COUNT(*) FROM sessions WHERE token_hash = $9; \
-    COMMIT";
 
 /// After a right password: the login's count is cleared and the challenge stored, in one statement
 /// (PostgreSQL); [`LOGIN_CHALLENGE_SCRIPT`] is the same for SQLite.
@@ -789,29 +777,33 @@ where
     ) -> anyhow::Result<SecondFactorOutcome> {
         let SecondFactorAttempt { user_id, challenge_hash, spend, session, origin, now } = attempt;
         let subject = user_id.to_string();
-        // A right TOTP code, the common case, in one round trip: one statement on PostgreSQL, one
-        // script holding its own transaction on SQLite. When it changed nothing, the general path
-        // below finds out why in a transaction of its own.
+        // A right TOTP code, the common case, in one round trip: one statement on PostgreSQL; on SQLite
+        // one script, shared with the right codes that arrive meanwhile (a group commit). When it
+        // changed nothing, the general path below finds out why in a transaction of its own.
         if let Spend::Totp { sealed_secret, step } = spend {
             let (kind, details) = event_columns(&EventKind::SignIn { method: SignInMethod::Totp })?;
-            let sql = if B::DATA_MODIFYING_CTES { SIGN_IN_WITH_TOTP } else { SIGN_IN_WITH_TOTP_SCRIPT };
-            let sign_in = sqlx::query_scalar(sql)
-                .bind(user_id)
-                .bind(Scope::Verify.as_str())
-                .bind(subject.clone())
-                .bind(SECOND_FACTOR_LOCK_AFTER)
-                .bind(sealed_secret.to_vec())
-                .bind(step)
-                .bind(now)
-                .bind(challenge_hash.to_vec())
-                .bind(session.credential.hash.to_vec())
-                .bind(session.credential.expires_at)
-                .bind(session.public_id.to_owned())
-                .bind(origin.address.clone())
-                .bind(origin.user_agent.clone())
-                .bind(kind)
-                .bind(details);
-            if self.in_one_round_trip(sign_in).await?.first() == Some(&1) {
+            let sign_in = TotpSignIn {
+                user_id,
+                subject: subject.clone(),
+                sealed_secret: sealed_secret.to_vec(),
+                step,
+                now,
+                challenge_hash: challenge_hash.to_vec(),
+                token_hash: session.credential.hash.to_vec(),
+                expires_at: session.credential.expires_at,
+                public_id: session.public_id.to_owned(),
+                address: origin.address.clone(),
+                user_agent: origin.user_agent.clone(),
+                kind,
+                details,
+            };
+            let signed_in = if B::DATA_MODIFYING_CTES {
+                let statement = sign_in.bind(sqlx::query_scalar(SIGN_IN_WITH_TOTP));
+                self.in_one_round_trip(statement).await?.first() == Some(&1)
+            } else {
+                self.group_commit.sign_in(self.backend.writer(), sign_in).await?
+            };
+            if signed_in {
                 self.events_recorded.notify_one();
                 return Ok(SecondFactorOutcome::SignedIn { backup_codes_remaining: None });
             }
