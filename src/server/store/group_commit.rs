@@ -50,12 +50,19 @@ const SIGN_IN: &str = "\
 /// How many parameters [`SIGN_IN`] has.
 const PARAMETERS: usize = 15;
 
-/// The script for `n` sign-ins: `BEGIN IMMEDIATE`, [`SIGN_IN`] `n` times with its parameters moved
-/// along ($1 of the second is $16), `COMMIT`. Made once per size.
+/// The sizes of group a script is made for: 1, 2, 4 … [`MAX_GROUP`]. A group in between is filled up
+/// with sign-ins that change nothing ([`TotpSignIn::nothing`]): SQLite keeps every statement of every
+/// script prepared on the writer, and one script per size up to 16 held 952 of them (about 10 MiB).
+fn size_for(n: usize) -> usize {
+    n.clamp(1, MAX_GROUP).next_power_of_two()
+}
+
+/// The script for `n` sign-ins (`n` one of the sizes of [`size_for`]): `BEGIN IMMEDIATE`, [`SIGN_IN`]
+/// `n` times with its parameters moved along ($1 of the second is $16), `COMMIT`. Made once per size.
 pub fn script(n: usize) -> &'static str {
     static SCRIPTS: OnceLock<Vec<String>> = OnceLock::new();
     let scripts = SCRIPTS.get_or_init(|| {
-        (1..=MAX_GROUP)
+        std::iter::successors(Some(1), |n| (n * 2 <= MAX_GROUP).then_some(n * 2))
             .map(|n| {
                 let mut script = String::from("BEGIN IMMEDIATE; ");
                 for i in 0..n {
@@ -67,7 +74,8 @@ pub fn script(n: usize) -> &'static str {
             })
             .collect()
     });
-    &scripts[n.clamp(1, MAX_GROUP) - 1]
+    let index = usize::try_from(size_for(n).trailing_zeros()).unwrap_or(0);
+    &scripts[index.min(scripts.len() - 1)]
 }
 
 /// `sql` with each `$N` made `$(N + by)`.
@@ -111,6 +119,26 @@ pub struct TotpSignIn {
 }
 
 impl TotpSignIn {
+    /// A sign-in that changes nothing, to fill a group up to the size of a script: no account has the
+    /// id 0, and no challenge or session an empty hash.
+    fn nothing() -> Self {
+        Self {
+            user_id: 0,
+            subject: String::new(),
+            sealed_secret: Vec::new(),
+            step: 0,
+            now: 0,
+            challenge_hash: Vec::new(),
+            token_hash: Vec::new(),
+            expires_at: 0,
+            public_id: String::new(),
+            address: None,
+            user_agent: None,
+            kind: String::new(),
+            details: String::new(),
+        }
+    }
+
     /// `query` with this sign-in's 15 parameters bound after those it has, in the order of
     /// [`SIGN_IN`] (and of PostgreSQL's `SIGN_IN_WITH_TOTP`).
     pub fn bind<DB: Database>(
@@ -238,9 +266,14 @@ where
     for<'v> Vec<u8>: Encode<'v, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
-    let mut query = sqlx::query_scalar::<DB, i64>(script(sign_ins.len()));
+    let size = size_for(sign_ins.len());
+    let mut query = sqlx::query_scalar::<DB, i64>(script(size));
     for sign_in in sign_ins {
         query = sign_in.bind(query);
+    }
+    let nothing = TotpSignIn::nothing();
+    for _ in sign_ins.len()..size {
+        query = nothing.bind(query);
     }
     let mut connection = writer.acquire().await?;
     let counts = match query.fetch_all(&mut *connection).await {
@@ -252,13 +285,8 @@ where
             return Err(error.into());
         }
     };
-    anyhow::ensure!(
-        counts.len() == sign_ins.len(),
-        "{} answers from a group of {} sign-ins",
-        counts.len(),
-        sign_ins.len()
-    );
-    Ok(counts.into_iter().map(|count| count == 1).collect())
+    anyhow::ensure!(counts.len() == size, "{} answers from a script for {size} sign-ins", counts.len());
+    Ok(counts.into_iter().take(sign_ins.len()).map(|count| count == 1).collect())
 }
 
 #[cfg(test)]
@@ -344,6 +372,8 @@ mod tests {
         assert!(two.contains("token_hash = $9;") && two.contains("token_hash = $24;"), "{two}");
         assert!(!two.contains("$31"), "{two}");
         assert_eq!(script(MAX_GROUP).matches("SELECT COUNT(*)").count(), MAX_GROUP);
+        assert_eq!(script(5), script(8));
+        assert_eq!((size_for(1), size_for(3), size_for(9), size_for(16)), (1, 4, 16, 16));
         assert_eq!(SIGN_IN.matches("$15").count(), 1, "PARAMETERS is the highest parameter");
     }
 }
