@@ -4,7 +4,7 @@
 //! cell is about twice as tall as it is wide, so one module is one column by half a row: close to square.
 
 use qrcode::{EcLevel, QrCode};
-use ratatui::buffer::Buffer;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::widgets::Widget;
@@ -123,21 +123,22 @@ impl Widget for QrWidget<'_> {
             return;
         }
         let (dark, light) = if self.inverted { (LIGHT, DARK) } else { (DARK, LIGHT) };
+        // The four cells a code is made of, indexed by (top dark) << 1 | (bottom dark): each cell
+        // of the code is a copy of one, written through its row's slice of the buffer.
+        let halves = [" ", "▄", "▀", "█"].map(|symbol| {
+            let mut cell = Cell::new(symbol);
+            cell.set_fg(dark).set_bg(light);
+            cell
+        });
         let quiet_zone = usize::from(QUIET_ZONE);
         for row in 0..rows {
-            for column in 0..columns {
-                let x = usize::from(column);
-                let top = self.matrix.is_dark_framed(x, 2 * usize::from(row), quiet_zone);
-                let bottom = self.matrix.is_dark_framed(x, 2 * usize::from(row) + 1, quiet_zone);
-                let symbol = match (top, bottom) {
-                    (true, true) => "█",
-                    (true, false) => "▀",
-                    (false, true) => "▄",
-                    (false, false) => " ",
-                };
-                let cell = &mut buf[(area.x + column, area.y + row)];
-                cell.reset();
-                cell.set_symbol(symbol).set_fg(dark).set_bg(light);
+            let start = buf.index_of(area.x, area.y + row);
+            let cells = &mut buf.content[start..start + usize::from(columns)];
+            let y = 2 * usize::from(row);
+            for (x, cell) in cells.iter_mut().enumerate() {
+                let top = self.matrix.is_dark_framed(x, y, quiet_zone);
+                let bottom = self.matrix.is_dark_framed(x, y + 1, quiet_zone);
+                cell.clone_from(&halves[usize::from(top) << 1 | usize::from(bottom)]);
             }
         }
     }
