@@ -36,12 +36,16 @@ pub enum QrError {
 pub struct QrMatrix {
     width: usize,
     dark: Vec<bool>,
+    /// The cells of the code drawn with [`QUIET_ZONE`], row by row: which of each cell's two modules
+    /// are dark, `(top << 1) | bottom`. Worked out once here rather than in every frame.
+    halves: Vec<u8>,
 }
 
 impl Drop for QrMatrix {
     // The modules are the TOTP secret in another form.
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.dark);
+        zeroize::Zeroize::zeroize(&mut self.halves);
     }
 }
 
@@ -73,7 +77,20 @@ impl QrMatrix {
 
     fn from_code(code: &QrCode) -> Self {
         let dark = code.to_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect();
-        QrMatrix { width: code.width(), dark }
+        let mut matrix = QrMatrix { width: code.width(), dark, halves: Vec::new() };
+        matrix.halves = matrix.framed_halves();
+        matrix
+    }
+
+    /// [`QrMatrix::halves`]: each cell's pair of modules, with [`QUIET_ZONE`] around the code.
+    fn framed_halves(&self) -> Vec<u8> {
+        let (columns, rows) = self.cells(QUIET_ZONE);
+        let quiet_zone = usize::from(QUIET_ZONE);
+        let half = |x: usize, y: usize| u8::from(self.is_dark_framed(x, y, quiet_zone));
+        (0..usize::from(rows))
+            .flat_map(|row| (0..usize::from(columns)).map(move |x| (x, 2 * row)))
+            .map(|(x, y)| half(x, y) << 1 | half(x, y + 1))
+            .collect()
     }
 
     /// Modules per side, without the quiet zone.
@@ -123,22 +140,18 @@ impl Widget for QrWidget<'_> {
             return;
         }
         let (dark, light) = if self.inverted { (LIGHT, DARK) } else { (DARK, LIGHT) };
-        // The four cells a code is made of, indexed by (top dark) << 1 | (bottom dark): each cell
-        // of the code is a copy of one, written through its row's slice of the buffer.
-        let halves = [" ", "▄", "▀", "█"].map(|symbol| {
+        // The four cells a code is made of, indexed by the cell's pair of modules: each cell of the
+        // code is a copy of one, written through its row's slice of the buffer.
+        let prepared = [" ", "▄", "▀", "█"].map(|symbol| {
             let mut cell = Cell::new(symbol);
             cell.set_fg(dark).set_bg(light);
             cell
         });
-        let quiet_zone = usize::from(QUIET_ZONE);
-        for row in 0..rows {
-            let start = buf.index_of(area.x, area.y + row);
-            let cells = &mut buf.content[start..start + usize::from(columns)];
-            let y = 2 * usize::from(row);
-            for (x, cell) in cells.iter_mut().enumerate() {
-                let top = self.matrix.is_dark_framed(x, y, quiet_zone);
-                let bottom = self.matrix.is_dark_framed(x, y + 1, quiet_zone);
-                cell.clone_from(&halves[usize::from(top) << 1 | usize::from(bottom)]);
+        let columns = usize::from(columns);
+        for (y, halves) in (area.y..area.y + rows).zip(self.matrix.halves.chunks_exact(columns)) {
+            let start = buf.index_of(area.x, y);
+            for (cell, &half) in buf.content[start..start + columns].iter_mut().zip(halves) {
+                cell.clone_from(&prepared[usize::from(half)]);
             }
         }
     }
