@@ -1,6 +1,6 @@
 //! The terminal app's render path on the QR step (step 2 of enabling 2FA) at 200x60: a whole frame
-//! rendered, and a keystroke from `update` to the frame's bytes written (the goal: at most 166 µs, 1%
-//! of a 60 Hz frame).
+//! rendered, a keystroke from `update` to the frame's bytes written (the goal: at most 166 µs, 1% of a
+//! 60 Hz frame), and ratatui's own cost of a frame that changes nothing, the floor under a keystroke.
 //!
 //! `cargo bench --bench tui`.
 
@@ -150,6 +150,16 @@ fn qr_step(c: &mut Criterion) {
         b.iter(|| {
             key(&mut app, KeyCode::F(5));
             terminal.draw(|frame| frame.render_widget(&app, frame.area())).expect("drawn");
+        });
+    });
+
+    // The floor under any frame at this size: ratatui's own work when nothing is drawn (the diff of
+    // every cell against the last frame, the reset of the back buffer), in a terminal as above.
+    let (mut blank, _) = memory_terminal();
+    blank.draw(|_| {}).expect("drawn");
+    c.bench_function("floor at 200x60: Terminal::draw of a blank frame, nothing changes", |b| {
+        b.iter(|| {
+            blank.draw(|_| {}).expect("drawn");
         });
     });
 }

@@ -7,7 +7,7 @@
 //! functional and left alone: the QR code's black and white keep it scannable everywhere, even under
 //! NO_COLOR (the runtime forces colour output on, and this palette then adds none of its own).
 
-use ratatui::buffer::Buffer;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 
@@ -103,30 +103,49 @@ impl Palette {
     }
 
     /// Turns the role colours drawn in `area` into this palette's.
+    ///
+    /// It runs over every cell of every frame (12,000 at 200x60), so it walks each row as a slice of
+    /// cells rather than indexing cell by cell.
     pub fn apply(&self, area: Rect, buf: &mut Buffer) {
         let area = area.intersection(buf.area);
+        if area.is_empty() {
+            return;
+        }
+        let basic = self.depth == Depth::Basic;
+        let width = usize::from(area.width);
         for y in area.top()..area.bottom() {
-            for x in area.left()..area.right() {
-                let cell = &mut buf[(x, y)];
-                if ROLES.contains(&cell.fg) {
-                    let (fg, modifier) = self.role(cell.fg);
-                    cell.fg = fg;
-                    cell.modifier.insert(modifier);
-                }
-                if ROLES.contains(&cell.bg) {
-                    cell.bg = self.role(cell.bg).0;
-                }
-                if self.depth == Depth::Basic {
-                    // The QR code's light modules: bright white is beyond the 8 basic colours.
-                    for color in [&mut cell.fg, &mut cell.bg] {
-                        if *color == Color::White {
-                            *color = Color::Gray;
-                        }
-                    }
+            let start = buf.index_of(area.x, y);
+            for cell in &mut buf.content[start..start + width] {
+                self.apply_to(cell, basic);
+            }
+        }
+    }
+
+    /// [`Palette::apply`] for one cell; `basic` when the terminal has the 8 basic colours only.
+    fn apply_to(&self, cell: &mut Cell, basic: bool) {
+        if is_role(cell.fg) {
+            let (fg, modifier) = self.role(cell.fg);
+            cell.fg = fg;
+            cell.modifier.insert(modifier);
+        }
+        if is_role(cell.bg) {
+            cell.bg = self.role(cell.bg).0;
+        }
+        if basic {
+            // The QR code's light modules: bright white is beyond the 8 basic colours.
+            for color in [&mut cell.fg, &mut cell.bg] {
+                if *color == Color::White {
+                    *color = Color::Gray;
                 }
             }
         }
     }
+}
+
+/// Whether `color` is one of [`ROLES`]: a match, not a search of the array, as it is asked twice for
+/// every cell of every frame.
+const fn is_role(color: Color) -> bool {
+    matches!(color, Color::Cyan | Color::Green | Color::Yellow | Color::Red | Color::DarkGray)
 }
 
 /// The WCAG 2 contrast of every role against the backgrounds people use.
@@ -323,6 +342,38 @@ mod tests {
         assert_eq!(Depth::detect(env(&[("TERM", "xterm-256color"), ("NO_COLOR", "")])), Ok(Depth::Full));
         let dumb = Depth::detect(env(&[("TERM", "dumb")])).unwrap_err().to_string();
         assert!(dumb.contains("TERM=dumb") && dumb.contains("terminal emulator"), "{dumb}");
+    }
+
+    #[test]
+    fn is_role_is_exactly_the_roles() {
+        let others = [
+            Color::Reset,
+            Color::Black,
+            Color::White,
+            Color::Gray,
+            Color::Blue,
+            Color::Magenta,
+            Color::LightRed,
+            Color::LightCyan,
+            Color::Indexed(6),
+            Color::Rgb(0, 255, 255),
+        ];
+        assert!(ROLES.into_iter().all(is_role));
+        assert!(!others.into_iter().any(is_role));
+    }
+
+    /// Only the area asked for changes, in a buffer that does not start at (0, 0).
+    #[test]
+    fn apply_keeps_to_its_area() {
+        let mut buf = Buffer::filled(Rect::new(2, 1, 4, 3), Cell::new("x").set_fg(Color::Cyan).clone());
+        Palette { background: Background::Dark, depth: Depth::Full }.apply(Rect::new(3, 2, 2, 5), &mut buf);
+        for y in 1..4 {
+            for x in 2..6 {
+                let inside = (3..5).contains(&x) && (2..4).contains(&y);
+                let expected = if inside { Color::Indexed(80) } else { Color::Cyan };
+                assert_eq!(buf[(x, y)].fg, expected, "{x},{y}");
+            }
+        }
     }
 
     #[test]

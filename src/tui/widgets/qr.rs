@@ -36,12 +36,16 @@ pub enum QrError {
 pub struct QrMatrix {
     width: usize,
     dark: Vec<bool>,
+    /// The cells of the code drawn with [`QUIET_ZONE`], row by row: which of each cell's two modules
+    /// are dark, `(top << 1) | bottom`. Worked out once here rather than in every frame.
+    halves: Vec<u8>,
 }
 
 impl Drop for QrMatrix {
     // The modules are the TOTP secret in another form.
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.dark);
+        zeroize::Zeroize::zeroize(&mut self.halves);
     }
 }
 
@@ -73,7 +77,20 @@ impl QrMatrix {
 
     fn from_code(code: &QrCode) -> Self {
         let dark = code.to_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect();
-        QrMatrix { width: code.width(), dark }
+        let mut matrix = QrMatrix { width: code.width(), dark, halves: Vec::new() };
+        matrix.halves = matrix.framed_halves();
+        matrix
+    }
+
+    /// [`QrMatrix::halves`]: each cell's pair of modules, with [`QUIET_ZONE`] around the code.
+    fn framed_halves(&self) -> Vec<u8> {
+        let (columns, rows) = self.cells(QUIET_ZONE);
+        let quiet_zone = usize::from(QUIET_ZONE);
+        let half = |x: usize, y: usize| u8::from(self.is_dark_framed(x, y, quiet_zone));
+        (0..usize::from(rows))
+            .flat_map(|row| (0..usize::from(columns)).map(move |x| (x, 2 * row)))
+            .map(|(x, y)| half(x, y) << 1 | half(x, y + 1))
+            .collect()
     }
 
     /// Modules per side, without the quiet zone.
@@ -123,25 +140,21 @@ impl Widget for QrWidget<'_> {
             return;
         }
         let (dark, light) = if self.inverted { (LIGHT, DARK) } else { (DARK, LIGHT) };
-        let quiet_zone = usize::from(QUIET_ZONE);
-        for row in 0..rows {
-            for column in 0..columns {
-                let x = usize::from(column);
-                let top = self.matrix.is_dark_framed(x, 2 * usize::from(row), quiet_zone);
-                let bottom = self.matrix.is_dark_framed(x, 2 * usize::from(row) + 1, quiet_zone);
-                let symbol = match (top, bottom) {
-                    (true, true) => "█",
-                    (true, false) => "▀",
-                    (false, true) => "▄",
-                    (false, false) => " ",
-                };
-                let cell = &mut buf[(area.x + column, area.y + row)];
+        // Each cell is set in place through its row's slice of the buffer. (Cloning a prepared cell
+        // into it was slower: the copy went through the stack and stalled on every cell in perf.)
+        let columns = usize::from(columns);
+        for (y, halves) in (area.y..area.y + rows).zip(self.matrix.halves.chunks_exact(columns)) {
+            let start = buf.index_of(area.x, y);
+            for (cell, &half) in buf.content[start..start + columns].iter_mut().zip(halves) {
                 cell.reset();
-                cell.set_symbol(symbol).set_fg(dark).set_bg(light);
+                cell.set_symbol(HALVES[usize::from(half)]).set_fg(dark).set_bg(light);
             }
         }
     }
 }
+
+/// The symbol of a cell by its pair of modules, `(top dark) << 1 | (bottom dark)`.
+const HALVES: [&str; 4] = [" ", "▄", "▀", "█"];
 
 /// Reads a QR code back from a rendered buffer, as a phone would from the screen: every cell drawn in
 /// the QR colours (a half-block symbol or a space, with fg and bg both [`DARK`]/[`LIGHT`]) becomes two

@@ -4,11 +4,13 @@
 //! whole height (a short terminal); alone, with one line that says how to go on (a narrow one); or not
 //! at all, the key in its place (a terminal too small for it, or after `k`).
 
+use std::borrow::Cow;
+
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Stylize;
-use ratatui::text::{Line, Text};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::domain::Enrollment;
@@ -51,6 +53,35 @@ pub struct ScanStep {
     pub inverted: bool,
     /// `k`: the key for typing by hand instead of the QR code.
     pub key_shown: bool,
+    /// The text beside the QR code, title first.
+    side: SideText,
+}
+
+/// The text beside the QR code with its title: made once per enrollment rather than in every frame.
+/// It holds the key, so it is zeroized when dropped, as the enrollment's secret is.
+struct SideText(Vec<Line<'static>>);
+
+impl Drop for SideText {
+    fn drop(&mut self) {
+        for span in self.0.iter_mut().flat_map(|line| line.spans.iter_mut()) {
+            if let Cow::Owned(text) = &mut span.content {
+                zeroize::Zeroize::zeroize(text);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for SideText {
+    // The text holds the key: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SideText").field("lines", &self.0.len()).finish_non_exhaustive()
+    }
+}
+
+/// `line` borrowing its text from the original, so that drawing it copies no string.
+fn borrowed<'a>(line: &'a Line<'_>) -> Line<'a> {
+    let spans = line.spans.iter().map(|span| Span::styled(span.content.as_ref(), span.style)).collect();
+    Line { style: line.style, alignment: line.alignment, spans }
 }
 
 /// How the step is laid out in the room it has.
@@ -76,7 +107,10 @@ impl ScanStep {
         let uri = enrollment.otpauth_uri.expose();
         let qr = QrMatrix::encode(uri);
         let compact = compact_uri(uri).and_then(|shorter| QrMatrix::encode(&shorter).ok());
-        Self { enrollment, qr, compact, inverted: false, key_shown: false }
+        let mut step =
+            Self { enrollment, qr, compact, inverted: false, key_shown: false, side: SideText(Vec::new()) };
+        step.side = SideText(step.side_text());
+        step
     }
 
     pub fn on_key(&mut self, key: &KeyEvent) -> ScanIntent {
@@ -133,12 +167,9 @@ impl ScanStep {
         groups.chunks(4).map(|g| g.join(" ")).collect()
     }
 
-    fn side_text(&self, with_title: bool) -> Vec<Line<'static>> {
-        let mut lines = Vec::new();
-        if with_title {
-            lines.push(Line::from("Step 2 of 4: Authenticator app").bold());
-            lines.push(Line::from(""));
-        }
+    /// The text beside the QR code; its first two lines are the title and a blank line.
+    fn side_text(&self) -> Vec<Line<'static>> {
+        let mut lines = vec![Line::from("Step 2 of 4: Authenticator app").bold(), Line::from("")];
         lines.push(Line::from("Scan the QR code with an authenticator app, such as:"));
         lines.extend(APPS.iter().map(|app| Line::from(format!("  • {app}"))));
         lines.push(Line::from(""));
@@ -178,7 +209,8 @@ impl ScanStep {
     ) {
         let (qr_width, qr_rows) = matrix.cells(QUIET_ZONE);
         let side_width = (area.width - qr_width - 1).min(SIDE_MAX_WIDTH);
-        let mut side = Text::from(self.side_text(with_title));
+        let without_title = if with_title { 0 } else { 2 };
+        let mut side = Text::from(self.side.0[without_title..].iter().map(borrowed).collect::<Vec<_>>());
         if let Some(phone) = phone {
             // Its own line: beside a version 6 code the text column is 34 characters wide.
             side.lines.push(Line::from(""));
@@ -265,6 +297,14 @@ mod tests {
     use crate::domain::otpauth::compact_uri;
     use crate::tui::testing::*;
     use crate::tui::widgets::qr::{DARK, LIGHT, QUIET_ZONE, QrMatrix, decode_buffer};
+
+    /// The text beside the code, made once per enrollment, holds the key: Debug must not show it.
+    #[test]
+    fn debug_does_not_show_the_key() {
+        let step = super::ScanStep::new(crate::tui::testing::enrollment());
+        let debug = format!("{step:?}");
+        assert!(debug.contains("SideText") && !debug.contains("JBSW"), "{debug}");
+    }
 
     #[test]
     fn scan_fits_and_decodes_at_80x24_with_a_30_character_account() {
