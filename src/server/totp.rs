@@ -29,10 +29,18 @@ fn totp(secret: &[u8]) -> anyhow::Result<Totp> {
         .map_err(|e| anyhow::anyhow!("cannot build the TOTP generator: {e}"))
 }
 
-/// The time step (`unix_time / 30`) the code matches, in the window of ±1 step around `unix_time`.
+/// The time step (`unix_time / 30`) the code matches, in the window of ±1 step around `unix_time`;
+/// the newest when two share the code (one chance in a million): the older may be spent already, and
+/// a later use of the same code is a replay either way. (totp-rs's `check` gives the oldest.)
 pub fn matching_step(secret: &[u8], code: &str, unix_time: i64) -> anyhow::Result<Option<i64>> {
-    let time = u64::try_from(unix_time).unwrap_or(0);
-    Ok(totp(secret)?.check(code, time).and_then(|step| i64::try_from(step).ok()))
+    use subtle::ConstantTimeEq as _;
+    let totp = totp(secret)?;
+    let period = i64::try_from(PERIOD).unwrap_or(30);
+    let now = unix_time.max(0) / period;
+    Ok((now.saturating_sub(1).max(0)..=now + 1).rev().find(|&step| {
+        let expected = Zeroizing::new(totp.generate(u64::try_from(step * period).unwrap_or(0)).to_string());
+        bool::from(expected.as_bytes().ct_eq(code.as_bytes()))
+    }))
 }
 
 /// `otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=…` (rule 1): the default algorithm, digits and period
@@ -72,6 +80,18 @@ mod tests {
         assert_eq!(matching_step(secret, "287082", 59 + 60).unwrap(), None, "two steps behind is not");
         assert_eq!(matching_step(secret, "28708", 59).unwrap(), None);
         assert_eq!(matching_step(secret, "abcdef", 59).unwrap(), None);
+    }
+
+    // Found by the load test (issue 11): a right code was refused as already used, about once in
+    // 100,000 sign-ins. Two steps of the window can share a code (one chance in a million); the older
+    // one was matched, and it had been spent.
+    #[test]
+    fn a_code_two_steps_share_matches_the_newer() {
+        let secret = b"12345678901234567890";
+        // Steps 59,061,240 and 59,061,241 both give 963181 (found by search).
+        let now = 59_061_241 * 30;
+        assert_eq!(matching_step(secret, "963181", now).unwrap(), Some(59_061_241));
+        assert_eq!(matching_step(secret, "963181", now - 30).unwrap(), Some(59_061_241));
     }
 
     #[test]
