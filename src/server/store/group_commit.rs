@@ -52,7 +52,8 @@ const PARAMETERS: usize = 15;
 
 /// The sizes of group a script is made for: 1, 2, 4 … [`MAX_GROUP`]. A group in between is filled up
 /// with sign-ins that change nothing ([`TotpSignIn::nothing`]): SQLite keeps every statement of every
-/// script prepared on the writer, and one script per size up to 16 held 952 of them (about 10 MiB).
+/// script prepared on the writer, and one script per size up to 16 held 952 of them (4.5 MiB more
+/// peak RSS than these 217 in one 64-client run).
 fn size_for(n: usize) -> usize {
     n.clamp(1, MAX_GROUP).next_power_of_two()
 }
