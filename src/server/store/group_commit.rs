@@ -207,7 +207,7 @@ where
     pub async fn sign_in(&self, writer: &Pool<DB>, sign_in: TotpSignIn) -> anyhow::Result<bool> {
         let queue = self.queue.get_or_init(|| {
             let (queue, queued) = mpsc::channel(QUEUE);
-            tokio::spawn(run(writer.clone(), queued));
+            tokio::spawn(Self::run(writer.clone(), queued));
             queue
         });
         let (answer, answered) = oneshot::channel();
@@ -217,77 +217,59 @@ where
             .map_err(|_| anyhow::anyhow!("the sign-in queue of the database has stopped"))?;
         answered.await.map_err(|_| anyhow::anyhow!("the sign-in queue of the database has stopped"))?
     }
-}
 
-/// Runs groups of what is waiting until every sender is gone (the store is dropped).
-async fn run<DB: Database>(writer: Pool<DB>, mut queued: mpsc::Receiver<Queued>)
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    for<'v> i64: Encode<'v, DB> + Decode<'v, DB> + Type<DB>,
-    for<'v> &'v str: Encode<'v, DB> + Type<DB>,
-    for<'v> String: Encode<'v, DB> + Type<DB>,
-    for<'v> Option<String>: Encode<'v, DB> + Type<DB>,
-    for<'v> Vec<u8>: Encode<'v, DB> + Type<DB>,
-    usize: ColumnIndex<DB::Row>,
-{
-    let mut group = Vec::with_capacity(MAX_GROUP);
-    while queued.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let sign_ins: Vec<&TotpSignIn> = group.iter().map(|q| &q.sign_in).collect();
-        let mut answers = match run_script(&writer, &sign_ins).await {
-            Ok(signed_in) => signed_in.into_iter().map(Ok).collect(),
-            Err(error) if group.len() == 1 => vec![Err(error)],
-            // Each alone, so a failure is only its own.
-            Err(_) => {
-                let mut answers = Vec::with_capacity(group.len());
-                for sign_in in &sign_ins {
-                    answers.push(run_script(&writer, std::slice::from_ref(sign_in)).await.map(|s| s[0]));
+    /// Runs groups of what is waiting until every sender is gone (the store is dropped).
+    async fn run(writer: Pool<DB>, mut queued: mpsc::Receiver<Queued>) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        while queued.recv_many(&mut group, MAX_GROUP).await > 0 {
+            let sign_ins: Vec<&TotpSignIn> = group.iter().map(|q| &q.sign_in).collect();
+            let mut answers = match Self::run_script(&writer, &sign_ins).await {
+                Ok(signed_in) => signed_in.into_iter().map(Ok).collect(),
+                Err(error) if group.len() == 1 => vec![Err(error)],
+                // Each alone, so a failure is only its own.
+                Err(_) => {
+                    let mut answers = Vec::with_capacity(group.len());
+                    for sign_in in &sign_ins {
+                        answers.push(
+                            Self::run_script(&writer, std::slice::from_ref(sign_in)).await.map(|s| s[0]),
+                        );
+                    }
+                    answers
                 }
-                answers
+            };
+            for (queued, answer) in group.drain(..).zip(answers.drain(..)) {
+                // A request that went away meanwhile: its sign-in stands, as if the answer was lost.
+                let _ = queued.answer.send(answer);
+            }
+        }
+    }
+
+    /// One script for `sign_ins`, in one round trip: for each, whether it signed in. When a statement
+    /// fails, the script stops there and its transaction is rolled back (or the connection closed, which
+    /// rolls it back) before the connection goes back to the pool.
+    async fn run_script(writer: &Pool<DB>, sign_ins: &[&TotpSignIn]) -> anyhow::Result<Vec<bool>> {
+        let size = size_for(sign_ins.len());
+        let mut query = sqlx::query_scalar::<DB, i64>(script(size));
+        for sign_in in sign_ins {
+            query = sign_in.bind(query);
+        }
+        let nothing = TotpSignIn::nothing();
+        for _ in sign_ins.len()..size {
+            query = nothing.bind(query);
+        }
+        let mut connection = writer.acquire().await?;
+        let counts = match query.fetch_all(&mut *connection).await {
+            Ok(counts) => counts,
+            Err(error) => {
+                if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
+                    connection.close_on_drop();
+                }
+                return Err(error.into());
             }
         };
-        for (queued, answer) in group.drain(..).zip(answers.drain(..)) {
-            // A request that went away meanwhile: its sign-in stands, as if the answer was lost.
-            let _ = queued.answer.send(answer);
-        }
+        anyhow::ensure!(counts.len() == size, "{} answers from a script for {size} sign-ins", counts.len());
+        Ok(counts.into_iter().take(sign_ins.len()).map(|count| count == 1).collect())
     }
-}
-
-/// One script for `sign_ins`, in one round trip: for each, whether it signed in. When a statement
-/// fails, the script stops there and its transaction is rolled back (or the connection closed, which
-/// rolls it back) before the connection goes back to the pool.
-async fn run_script<DB: Database>(writer: &Pool<DB>, sign_ins: &[&TotpSignIn]) -> anyhow::Result<Vec<bool>>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    for<'v> i64: Encode<'v, DB> + Decode<'v, DB> + Type<DB>,
-    for<'v> &'v str: Encode<'v, DB> + Type<DB>,
-    for<'v> String: Encode<'v, DB> + Type<DB>,
-    for<'v> Option<String>: Encode<'v, DB> + Type<DB>,
-    for<'v> Vec<u8>: Encode<'v, DB> + Type<DB>,
-    usize: ColumnIndex<DB::Row>,
-{
-    let size = size_for(sign_ins.len());
-    let mut query = sqlx::query_scalar::<DB, i64>(script(size));
-    for sign_in in sign_ins {
-        query = sign_in.bind(query);
-    }
-    let nothing = TotpSignIn::nothing();
-    for _ in sign_ins.len()..size {
-        query = nothing.bind(query);
-    }
-    let mut connection = writer.acquire().await?;
-    let counts = match query.fetch_all(&mut *connection).await {
-        Ok(counts) => counts,
-        Err(error) => {
-            if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
-                connection.close_on_drop();
-            }
-            return Err(error.into());
-        }
-    };
-    anyhow::ensure!(counts.len() == size, "{} answers from a script for {size} sign-ins", counts.len());
-    Ok(counts.into_iter().take(sign_ins.len()).map(|count| count == 1).collect())
 }
 
 #[cfg(test)]
@@ -348,7 +330,7 @@ mod tests {
         .await
         .unwrap();
         let all = [sign_in(1, 1), sign_in(2, 2), sign_in(3, 3), sign_in(4, 4)];
-        assert!(run_script(writer, &all.iter().collect::<Vec<_>>()).await.is_err());
+        assert!(GroupCommit::run_script(writer, &all.iter().collect::<Vec<_>>()).await.is_err());
         assert_eq!(count(writer, "SELECT COUNT(*) FROM challenges WHERE used_at IS NULL").await, 4);
         assert_eq!(count(writer, "SELECT COUNT(*) FROM sessions").await, 1);
 
