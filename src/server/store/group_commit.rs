@@ -257,19 +257,33 @@ where
         for _ in sign_ins.len()..size {
             query = nothing.bind(query);
         }
-        let mut connection = writer.acquire().await?;
-        let counts = match query.fetch_all(&mut *connection).await {
-            Ok(counts) => counts,
-            Err(error) => {
-                if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
-                    connection.close_on_drop();
-                }
-                return Err(error.into());
-            }
-        };
+        let counts = run_to_end(writer, query).await?;
         anyhow::ensure!(counts.len() == size, "{} answers from a script for {size} sign-ins", counts.len());
         Ok(counts.into_iter().take(sign_ins.len()).map(|count| count == 1).collect())
     }
+}
+
+/// Runs `query` (one statement, or a SQLite script that holds its own transaction) on a connection
+/// of `writer`, in one round trip; the rows of its `SELECT`s. When a statement fails, a script stops
+/// there, maybe inside its transaction: that is rolled back (a `ROLLBACK` outside one is harmless on
+/// PostgreSQL), or the connection closed, which rolls it back, before the connection goes back to the
+/// pool.
+pub async fn run_to_end<DB: Database>(
+    writer: &Pool<DB>,
+    query: QueryScalar<'static, DB, i64, DB::Arguments>,
+) -> anyhow::Result<Vec<i64>>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'v> i64: Decode<'v, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    let mut connection = writer.acquire().await?;
+    let rows = query.fetch_all(&mut *connection).await;
+    if rows.is_err() && sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
+        connection.close_on_drop();
+    }
+    Ok(rows?)
 }
 
 #[cfg(test)]

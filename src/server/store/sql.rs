@@ -11,7 +11,7 @@ use sqlx::query::QueryScalar;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 use tokio::sync::Notify;
 
-use super::group_commit::{GroupCommit, TotpSignIn};
+use super::group_commit::{GroupCommit, TotpSignIn, run_to_end};
 use super::{
     Account, AfterPassword, Backend, ConfirmOutcome, Confirmation, Delivered, EventRecord, NewSession,
     Origin, OutboxRecord, PasswordLogin, Purged, RowsAffected as _, SECOND_FACTOR_LOCK_AFTER, Scope,
@@ -198,19 +198,7 @@ where
         query: QueryScalar<'static, B::Db, i64, <B::Db as Database>::Arguments>,
     ) -> anyhow::Result<Vec<i64>> {
         let writer = self.backend.writer().clone();
-        let task = tokio::spawn(async move {
-            let mut connection = writer.acquire().await?;
-            let rows = query.fetch_all(&mut *connection).await;
-            if rows.is_err() && !B::DATA_MODIFYING_CTES {
-                // When the transaction cannot be undone here, the connection is closed (which rolls it
-                // back) rather than reused.
-                if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
-                    connection.close_on_drop();
-                }
-            }
-            anyhow::Ok(rows?)
-        });
-        task.await?
+        tokio::spawn(async move { run_to_end(&writer, query).await }).await?
     }
 
     /// Inside a write transaction (or as its own statement): records `events` of the account.
